@@ -1,0 +1,73 @@
+// Picks the TensorFlow.js backend once per process: node-gpu, node, wasm, then cpu.
+// TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
+import * as tf from "@tensorflow/tfjs";
+
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+let chosen: Promise<BackendName> | undefined;
+
+async function tryNative(pkg: string): Promise<boolean> {
+  try {
+    await import(pkg);
+  } catch {
+    return false;
+  }
+  // The danfojs override maps @tensorflow/tfjs-node to plain tfjs, so importing it proves nothing:
+  // only a registered "tensorflow" factory means the native binding loaded.
+  if (tf.findBackendFactory("tensorflow") === null) return false;
+  return tf.setBackend("tensorflow");
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+    return await tf.setBackend("wasm");
+  } catch {
+    return false;
+  }
+}
+
+async function pick(): Promise<BackendName> {
+  const wanted = process.env.TUNEBOOK_BACKEND?.trim().toLowerCase();
+  if (wanted !== undefined && wanted !== "") {
+    const ok =
+      wanted === "tensorflow" || wanted === "node" || wanted === "node-gpu"
+        ? (await tryNative("@tensorflow/tfjs-node-gpu")) || (await tryNative("@tensorflow/tfjs-node"))
+        : wanted === "wasm"
+          ? await tryWasm()
+          : wanted === "cpu"
+            ? await tf.setBackend("cpu")
+            : false;
+    if (!ok) {
+      throw new Error(
+        `TUNEBOOK_BACKEND=${wanted} is not available here; use one of tensorflow, wasm, cpu`,
+      );
+    }
+  } else {
+    const ok =
+      (await tryNative("@tensorflow/tfjs-node-gpu")) ||
+      (await tryNative("@tensorflow/tfjs-node")) ||
+      (await tryWasm()) ||
+      (await tf.setBackend("cpu"));
+    if (!ok) throw new Error("no TensorFlow.js backend could be started");
+  }
+  await tf.ready();
+  return tf.getBackend() as BackendName;
+}
+
+/** Starts the backend (once) and returns its name. */
+export function initBackend(): Promise<BackendName> {
+  chosen ??= pick();
+  return chosen;
+}
+
+/** One line for log headers, e.g. "backend wasm (simd, 1 thread)". */
+export function describeBackend(): string {
+  const name = tf.getBackend();
+  if (name === "wasm") {
+    const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
+    const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "threads" : "1 thread";
+    return `backend wasm (${simd}, ${threads})`;
+  }
+  return `backend ${name}`;
+}
