@@ -21,9 +21,26 @@ async function tryNative(pkg: string): Promise<boolean> {
 async function tryWasm(): Promise<boolean> {
   try {
     await import("@tensorflow/tfjs-backend-wasm");
-    return await tf.setBackend("wasm");
+    const ok = await tf.setBackend("wasm");
+    dropEmscriptenHandlers();
+    return ok;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The wasm module's Emscripten glue installs process-wide handlers that rethrow every uncaught
+ * error from inside its own minified source, so any failure anywhere prints a screen of wasm
+ * glue. Errors are ours to report: remove them.
+ */
+function dropEmscriptenHandlers(): void {
+  const isGlue = (f: unknown) => /ExitStatus|throw reason/.test(String(f));
+  for (const f of process.listeners("uncaughtException")) {
+    if (isGlue(f)) process.removeListener("uncaughtException", f);
+  }
+  for (const f of process.listeners("unhandledRejection")) {
+    if (isGlue(f)) process.removeListener("unhandledRejection", f);
   }
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// The tunebook command line: finetune, eval, generate and pretrain. User mistakes print one
+// line and exit 1; anything else is a bug and keeps its stack trace.
+import { Command, CommanderError } from "commander";
+import { TunebookError } from "../errors.js";
+
+const program = new Command()
+  .name("tunebook")
+  .description("Fine-tune language models from TypeScript, cell by cell.")
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command("finetune")
+  .description("fine-tune the base model on a data set and write a run folder (default: the demo)")
+  .option("--config <file>", "fine-tuning config (JSON); default: the CLINC150 demo")
+  .option("--out <dir>", "run folder to write (default: the config's, runs/demo for the demo)")
+  .action(async (opts: { config?: string; out?: string }) => {
+    const { finetuneCommand } = await import("./finetune.js");
+    await finetuneCommand(opts);
+  });
+
+program
+  .command("eval")
+  .description("evaluate a run folder on a JSONL file of {input, output} lines")
+  .requiredOption("--run <dir>", "run folder written by `tunebook finetune`")
+  .requiredOption("--data <file>", "JSONL file, one {\"input\", \"output\"} object a line")
+  .option("--json", "print one JSON object", false)
+  .option("--limit <n>", "evaluate only the first n records", parseInteger)
+  .action(async (opts: { run: string; data: string; json: boolean; limit?: number }) => {
+    const { evalCommand } = await import("./eval.js");
+    await evalCommand(opts);
+  });
+
+program
+  .command("generate")
+  .description("generate a continuation from a model (and optionally a run's adapter)")
+  .requiredOption("--model <dir>", "model folder (config.json + model.safetensors) or Hub id")
+  .option("--run <dir>", "run folder whose adapter or weights to apply")
+  .option("--prompt <text>", "prompt text, rendered with the chat template")
+  .option("--ids <list>", "prompt as comma-separated token ids, e.g. 1,2,3")
+  .option("--max-new-tokens <n>", "tokens to generate", parseInteger, 32)
+  .option("--greedy", "always take the most likely token", false)
+  .option("--temperature <t>", "sampling temperature when not greedy", parseFloat, 1)
+  .option("--seed <n>", "sampling seed", parseInteger, 0)
+  .option("--raw", "use the prompt text as is, without the chat template", false)
+  .option("--json", "print one JSON object", false)
+  .action(async (opts) => {
+    const { generateCommand } = await import("./generate.js");
+    await generateCommand(opts);
+  });
+
+program
+  .command("pretrain")
+  .description("pretrain the shipped base model from the corpus (reproducible)")
+  .option("--corpus <dir>", "folder of .txt files", "data/pretrain")
+  .option("--out <dir>", "model folder to write", "models/tunebook-base")
+  .option("--steps <n>", "optimizer steps", parseInteger)
+  .action(async (opts: { corpus: string; out: string; steps?: number }) => {
+    const { pretrainCommand } = await import("./pretrain.js");
+    await pretrainCommand(opts);
+  });
+
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new TunebookError(`expected a whole number, got "${value}"`);
+  }
+  return n;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  }
+  if (err instanceof TunebookError) {
+    process.stderr.write(`tunebook: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

@@ -1,0 +1,434 @@
+// The training session: one object that carries a fine-tune from goal to export, stage by stage,
+// and keeps a history of everything done to it. The CLI, the kernel and the TUI all drive this.
+import * as path from "node:path";
+import { Dataset } from "./data/dataset.js";
+import { encodeAll, type EncodeReport } from "./data/encode.js";
+import { loadRecords } from "./data/load.js";
+import type { Example } from "./data/records.js";
+import { splitExamples } from "./data/split.js";
+import { describeBackend, initBackend } from "./engine/backend.js";
+import { TunebookError } from "./errors.js";
+import { TfidfBaseline } from "./eval/baseline.js";
+import { type AnswerSpec, type EvalScores, perplexity, scorePredictions } from "./eval/metrics.js";
+import { resolveModel } from "./model/hub.js";
+import { answerPrompts, type AnswerOptions } from "./eval/answer.js";
+import { LlamaModel } from "./model/llama.js";
+import type { LoraConfig } from "./model/lora.js";
+import { Tokenizer } from "./tokens/tokenizer.js";
+import type { EncodedRow } from "./train/batches.js";
+import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
+import { meanLoss, TrainingRun } from "./train/run.js";
+import { exportRun, type ExportOptions } from "./export/run-export.js";
+
+export type Stage = "goal" | "data" | "tokens" | "train" | "evaluate" | "export";
+
+export interface HistoryEntry {
+  time: string;
+  stage: Stage;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+/** What the fine-tune is for, and what a correct answer looks like. */
+export interface Goal {
+  description: string;
+  /** "label": answers are one of the training set's outputs; "json": a JSON object; "free". */
+  answer: "label" | "json" | "free";
+  /** Required keys of a JSON answer. */
+  requiredKeys?: string[];
+}
+
+export interface SessionOptions {
+  /** A model folder or a Hub id; default: the shipped base model. */
+  baseModel?: string;
+  /** Lines for the user (stage changes, summaries); default: silent. */
+  log?: (line: string) => void;
+}
+
+export interface DataOptions {
+  /** Training records: a .jsonl, .json or .csv file, or examples already loaded. */
+  train: string | Example[];
+  /** Validation records; if absent, `validationFraction` of the training records is held out. */
+  validation?: string | Example[];
+  validationFraction?: number;
+  encoding?: "utf-8" | "latin1";
+  seed?: number;
+}
+
+export interface TokenizeOptions {
+  maxLength?: number;
+  /** What to do with examples longer than maxLength. */
+  overLength?: "drop" | "truncate" | "error";
+}
+
+export type Method = "lora" | "full" | "freeze";
+
+export interface TrainOptions {
+  method?: Method;
+  lora?: Partial<LoraConfig>;
+  /** With method "freeze": the first k decoder layers (and the embeddings) stay fixed. */
+  freezeLayers?: number;
+  epochs?: number;
+  batchSize?: number;
+  gradientAccumulation?: number;
+  learningRate?: number;
+  /** Warmup as a share of all steps. */
+  warmupRatio?: number;
+  minLearningRateRatio?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  evalEvery?: number;
+  maxSteps?: number;
+  seed?: number;
+  /** Folder for checkpoints that `run.checkpoint()` writes. */
+  checkpointDir?: string;
+  /** Continue from a checkpoint folder written by an earlier run. */
+  resumeFrom?: string;
+}
+
+export interface EvaluateOptions {
+  /** A name for this evaluation in reports, e.g. "before" or "after". */
+  label?: string;
+  /** Evaluate only the first n validation examples. */
+  limit?: number;
+  maxNewTokens?: number;
+  batchSize?: number;
+}
+
+export interface EvalReport extends EvalScores {
+  label: string;
+  validation_loss: number;
+  perplexity: number;
+  /** A few predictions, for a quick look. */
+  samples: { input: string; reference: string; prediction: string }[];
+  seconds: number;
+}
+
+export const DEFAULT_BASE_MODEL = fileURLPathToRepo("models/tunebook-base");
+
+const DEFAULT_LORA: LoraConfig = {
+  r: 16,
+  alpha: 32,
+  dropout: 0.05,
+  targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+};
+
+export class Session {
+  readonly history: HistoryEntry[] = [];
+  goal: Goal | undefined;
+  /** The training and validation sets, once loaded. */
+  data: { train: Dataset; validation: Dataset } | undefined;
+  tokenReport: { train: EncodeReport; validation: EncodeReport } | undefined;
+  run: TrainingRun | undefined;
+  method: { method: Method; lora?: LoraConfig; freezeLayers?: number } | undefined;
+  readonly evaluations: EvalReport[] = [];
+  baseline: EvalScores | undefined;
+  /** The files the data came from, for run.json. */
+  dataFiles: { train: string | null; validation: string | null } | undefined;
+
+  private encoded: { train: EncodedRow[]; validation: EncodedRow[] } | undefined;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly model: LlamaModel,
+    readonly tokenizer: Tokenizer,
+    readonly baseModel: string,
+    opts: SessionOptions,
+  ) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Starts the backend and loads the base model and its tokenizer. */
+  static async open(opts: SessionOptions = {}): Promise<Session> {
+    await initBackend();
+    const name = opts.baseModel ?? DEFAULT_BASE_MODEL;
+    const dir = await resolveModel(name);
+    const [model, tokenizer] = await Promise.all([LlamaModel.load(dir), Tokenizer.load(dir)]);
+    const session = new Session(model, tokenizer, name, opts);
+    session.record("goal", "open", {
+      baseModel: name,
+      parameters: model.numParameters(),
+      backend: describeBackend(),
+    });
+    session.log(`session | ${describeBackend()} | base model ${name}`);
+    return session;
+  }
+
+  /** States what the fine-tune is for; it decides how answers are scored. */
+  setGoal(goal: Goal): this {
+    this.goal = goal;
+    this.record("goal", "set goal", { ...goal });
+    return this;
+  }
+
+  /** Loads training and validation records (files are checked line by line). */
+  loadData(opts: DataOptions): { train: Dataset; validation: Dataset } {
+    const read = (src: string | Example[]) =>
+      typeof src === "string" ? loadRecords(src, { encoding: opts.encoding }) : src;
+    let train = read(opts.train);
+    let validation: Example[];
+    if (opts.validation !== undefined) {
+      validation = read(opts.validation);
+    } else {
+      const split = splitExamples(train, {
+        validationFraction: opts.validationFraction ?? 0.1,
+        seed: opts.seed ?? 0,
+      });
+      train = split.train;
+      validation = split.validation;
+    }
+    this.data = { train: new Dataset(train), validation: new Dataset(validation) };
+    this.dataFiles = {
+      train: typeof opts.train === "string" ? path.resolve(opts.train) : null,
+      validation: typeof opts.validation === "string" ? path.resolve(opts.validation) : null,
+    };
+    this.encoded = undefined;
+    this.record("data", "load data", {
+      train: typeof opts.train === "string" ? opts.train : "(examples)",
+      validation: typeof opts.validation === "string" ? opts.validation : "(held out)",
+      trainExamples: train.length,
+      validationExamples: validation.length,
+    });
+    this.log(`data | ${train.length} training, ${validation.length} validation examples`);
+    return this.data;
+  }
+
+  /** Encodes both splits with the chat template and a loss mask over the answers. */
+  tokenize(opts: TokenizeOptions = {}): { train: EncodeReport; validation: EncodeReport } {
+    const { train, validation } = this.requireData();
+    const maxLength = opts.maxLength ?? this.model.config.maxPositions;
+    const overLength = opts.overLength ?? "drop";
+    const t = encodeAll(this.tokenizer, train.examples, { maxLength, overLength });
+    const v = encodeAll(this.tokenizer, validation.examples, { maxLength, overLength });
+    this.encoded = { train: t.rows, validation: v.rows };
+    this.tokenReport = { train: t.report, validation: v.report };
+    this.record("tokens", "tokenize", { maxLength, overLength, train: t.report, validation: v.report });
+    this.log(
+      `tokens | train ${t.report.count} examples, mean ${t.report.lengths.mean.toFixed(1)} ` +
+        `tokens, ${t.report.tooLong} over ${maxLength} (${overLength})`,
+    );
+    return this.tokenReport;
+  }
+
+  /**
+   * Starts training and returns the run handle at once: await it for the result, listen to its
+   * events, or pause, resume, stop and retune it from anywhere.
+   */
+  train(opts: TrainOptions = {}): TrainingRun {
+    if (this.run !== undefined && (this.run.status === "running" || this.run.status === "paused")) {
+      throw new TunebookError("a run is still going; stop it (run.stop()) before starting another");
+    }
+    if (this.encoded === undefined) this.tokenize();
+    const encoded = this.encoded!;
+    const method = opts.method ?? "lora";
+    this.prepareMethod(method, opts);
+    const params = this.model.trainableVariables({ method, freezeLayers: opts.freezeLayers });
+    const checkpointDir = opts.checkpointDir ?? "checkpoints";
+    const resumeFrom = opts.resumeFrom;
+
+    const run = new TrainingRun({
+      model: this.model,
+      params,
+      train: encoded.train,
+      validation: encoded.validation,
+      options: {
+        epochs: opts.epochs ?? 1,
+        batchSize: opts.batchSize ?? 32,
+        gradientAccumulation: opts.gradientAccumulation ?? 1,
+        learningRate: opts.learningRate ?? (method === "lora" ? 2e-3 : 5e-4),
+        minLearningRateRatio: opts.minLearningRateRatio ?? 0.1,
+        weightDecay: opts.weightDecay ?? 0,
+        maxGradNorm: opts.maxGradNorm ?? 1,
+        evalEvery: opts.evalEvery ?? 0,
+        maxSteps: opts.maxSteps ?? 0,
+        warmupRatio: opts.warmupRatio ?? 0.05,
+        seed: opts.seed ?? 0,
+        padId: this.tokenizer.padId,
+      },
+      restore:
+        resumeFrom === undefined
+          ? undefined
+          : async () => {
+              const loaded = await loadCheckpoint(resumeFrom, params);
+              this.record("train", "resume", { from: resumeFrom, step: loaded.info.loop.step });
+              return { optimizer: loaded.optimizerState, loop: loaded.info.loop };
+            },
+      saveCheckpoint: async (state, optimizer) => {
+        const dir = path.join(checkpointDir, `step-${state.step}`);
+        await saveCheckpoint(dir, params, optimizer, { method: { ...this.method }, loop: state });
+        return dir;
+      },
+    });
+    run.on("change", (c) => this.record("train", c.action, { step: c.step, ...c.details }));
+    run.on("eval", (e) => this.record("train", "validation loss", { ...e }));
+    run.on("end", (r) => this.record("train", "end", { ...r }));
+    this.run = run;
+    this.record("train", "start", {
+      ...this.method,
+      epochs: opts.epochs ?? 1,
+      batchSize: opts.batchSize ?? 32,
+      totalSteps: run.totalSteps,
+    });
+    return run;
+  }
+
+  /** Generates answers for the validation prompts and scores them. */
+  async evaluate(opts: EvaluateOptions = {}): Promise<EvalReport> {
+    const started = Date.now();
+    const { validation } = this.requireData();
+    const examples = validation.examples.slice(0, opts.limit ?? validation.examples.length);
+    const spec = this.answerSpec();
+    const answers = this.answer(examples, opts);
+    const scores = scorePredictions(
+      examples.map((e, i) => ({
+        prediction: answers[i],
+        reference: lastAnswer(e),
+        input: promptText(e),
+      })),
+      spec,
+    );
+    if (this.encoded === undefined) this.tokenize();
+    const loss = meanLoss(this.model, this.encoded!.validation.slice(0, examples.length), 32, this.tokenizer.padId);
+    const report: EvalReport = {
+      label: opts.label ?? `evaluation ${this.evaluations.length + 1}`,
+      ...scores,
+      validation_loss: loss,
+      perplexity: perplexity(loss),
+      samples: examples.slice(0, 5).map((e, i) => ({
+        input: promptText(e),
+        reference: lastAnswer(e),
+        prediction: answers[i],
+      })),
+      seconds: (Date.now() - started) / 1000,
+    };
+    this.evaluations.push(report);
+    this.record("evaluate", "evaluate", {
+      label: report.label,
+      n: report.n,
+      accuracy: report.accuracy,
+      format_consistency: report.format_consistency,
+      hallucination_rate: report.hallucination_rate,
+      validation_loss: loss,
+    });
+    this.log(
+      `evaluate ${report.label} | n ${report.n} | accuracy ${report.accuracy.toFixed(3)} | ` +
+        `hallucination ${fmt(report.hallucination_rate)} | val loss ${loss.toFixed(3)}`,
+    );
+    return report;
+  }
+
+  /** The retrieval baseline: TF-IDF class centroids over the training set. */
+  evaluateBaseline(opts: { limit?: number } = {}): EvalScores {
+    const { train, validation } = this.requireData();
+    const baseline = TfidfBaseline.fit(
+      train.examples.map((e) => ({ input: promptText(e), output: lastAnswer(e) })),
+    );
+    const examples = validation.examples.slice(0, opts.limit ?? validation.examples.length);
+    this.baseline = scorePredictions(
+      examples.map((e) => ({
+        prediction: baseline.predict(promptText(e)),
+        reference: lastAnswer(e),
+        input: promptText(e),
+      })),
+      this.answerSpec(),
+    );
+    this.record("evaluate", "retrieval baseline", {
+      n: this.baseline.n,
+      accuracy: this.baseline.accuracy,
+    });
+    this.log(`evaluate baseline (TF-IDF class centroid) | accuracy ${this.baseline.accuracy.toFixed(3)}`);
+    return this.baseline;
+  }
+
+  /** Greedy answers to the given examples' prompts (their last message is left out). */
+  answer(examples: Example[], opts: AnswerOptions = {}): string[] {
+    return answerPrompts(this.model, this.tokenizer, examples, {
+      maxNewTokens: opts.maxNewTokens ?? this.defaultAnswerLength(),
+      batchSize: opts.batchSize,
+    });
+  }
+
+  /** Writes the run folder: adapter (PEFT format) or weights, run.json, metrics and report. */
+  async export(dir: string, opts: ExportOptions = {}): Promise<void> {
+    await exportRun(this, dir, opts);
+    this.record("export", "export", { dir });
+    this.log(`export | ${dir}`);
+  }
+
+  /** Run settings and results in one object (what run.json holds). */
+  describe(): Record<string, unknown> {
+    return {
+      base_model: this.baseModel,
+      goal: this.goal,
+      method: this.method,
+      history: this.history,
+    };
+  }
+
+  private prepareMethod(method: Method, opts: TrainOptions): void {
+    if (method === "lora") {
+      if (this.model.lora.size === 0) {
+        const cfg: LoraConfig = { ...DEFAULT_LORA, ...opts.lora };
+        this.model.addLora(cfg);
+      }
+      this.method = { method, lora: this.model.loraConfig ?? undefined };
+    } else {
+      if (this.model.lora.size > 0) {
+        throw new TunebookError(
+          `the model carries a LoRA adapter; merge it (session.mergeAdapter()) before "${method}" training`,
+        );
+      }
+      this.method = { method, freezeLayers: opts.freezeLayers };
+    }
+  }
+
+  private answerSpec(): AnswerSpec {
+    const answer = this.goal?.answer ?? "label";
+    if (answer === "label") return { kind: "label", labels: this.requireData().train.labels().map((l) => l.label) };
+    if (answer === "json") return { kind: "json", requiredKeys: this.goal?.requiredKeys };
+    return { kind: "free" };
+  }
+
+  private defaultAnswerLength(): number {
+    const { train } = this.requireData();
+    let longest = 0;
+    for (const e of train.examples.slice(0, 2000)) {
+      longest = Math.max(longest, this.tokenizer.encode(lastAnswer(e)).length);
+    }
+    return longest + 2;
+  }
+
+  private requireData(): { train: Dataset; validation: Dataset } {
+    if (this.data === undefined) {
+      throw new TunebookError('no data yet: call session.loadData({ train: "file.jsonl" }) first');
+    }
+    return this.data;
+  }
+
+  private record(stage: Stage, action: string, details: Record<string, unknown>): void {
+    this.history.push({ time: new Date().toISOString(), stage, action, details });
+  }
+}
+
+function lastAnswer(e: Example): string {
+  return e.messages[e.messages.length - 1].content;
+}
+
+function promptText(e: Example): string {
+  return e.messages
+    .slice(0, -1)
+    .map((m) => m.content)
+    .join("\n");
+}
+
+function fmt(x: number | null): string {
+  return x === null ? "n/a" : x.toFixed(3);
+}
+
+function fileURLPathToRepo(rel: string): string {
+  // lib/ and dist/lib/ both sit under the repository root.
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, "../..") : path.resolve(here, "..");
+  return path.join(root, rel);
+}
+

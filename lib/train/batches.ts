@@ -1,0 +1,97 @@
+// Turns encoded rows into padded batches; shuffles with a seeded generator and buckets by length
+// so that little padding is trained.
+import * as tf from "@tensorflow/tfjs";
+
+export interface EncodedRow {
+  ids: number[];
+  lossMask: number[];
+}
+
+export interface Batch {
+  inputs: tf.Tensor2D; // [B, T] int32
+  targets: tf.Tensor2D; // [B, T] int32, inputs shifted left by one
+  targetMask: tf.Tensor2D; // [B, T] float32
+  attentionMask: tf.Tensor2D; // [B, T] float32, 1 on real tokens
+  tokens: number; // real input tokens in the batch
+  trainedTokens: number; // targets that count in the loss
+}
+
+/** A seeded generator whose state fits in one number, so checkpoints can hold it. */
+export class Rng {
+  constructor(public state: number) {}
+
+  next(): number {
+    // mulberry32
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  shuffle<T>(items: T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+}
+
+/**
+ * One epoch's batches as lists of row indices: shuffled, then sorted by length inside windows
+ * of `bucketWindow` batches, then the batches themselves shuffled.
+ */
+export function epochOrder(
+  rows: EncodedRow[],
+  batchSize: number,
+  rng: Rng,
+  bucketWindow = 16,
+): number[][] {
+  const shuffled = rng.shuffle(rows.map((_, i) => i));
+  const window = batchSize * bucketWindow;
+  const batches: number[][] = [];
+  for (let start = 0; start < shuffled.length; start += window) {
+    const chunk = shuffled
+      .slice(start, start + window)
+      .sort((a, b) => rows[a].ids.length - rows[b].ids.length);
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+  }
+  return rng.shuffle(batches);
+}
+
+/** Right-padded tensors for a list of rows. */
+export function makeBatch(rows: EncodedRow[], padId: number): Batch {
+  const length = Math.max(...rows.map((r) => r.ids.length)) - 1;
+  const B = rows.length;
+  const inputs = new Int32Array(B * length).fill(padId);
+  const targets = new Int32Array(B * length).fill(padId);
+  const targetMask = new Float32Array(B * length);
+  const attention = new Float32Array(B * length);
+  let tokens = 0;
+  let trainedTokens = 0;
+  rows.forEach((row, b) => {
+    for (let t = 0; t < row.ids.length - 1; t++) {
+      const at = b * length + t;
+      inputs[at] = row.ids[t];
+      targets[at] = row.ids[t + 1];
+      targetMask[at] = row.lossMask[t + 1];
+      attention[at] = 1;
+      tokens += 1;
+      trainedTokens += row.lossMask[t + 1];
+    }
+  });
+  return {
+    inputs: tf.tensor2d(inputs, [B, length], "int32"),
+    targets: tf.tensor2d(targets, [B, length], "int32"),
+    targetMask: tf.tensor2d(targetMask, [B, length]),
+    attentionMask: tf.tensor2d(attention, [B, length]),
+    tokens,
+    trainedTokens,
+  };
+}
+
+export function disposeBatch(batch: Batch): void {
+  tf.dispose([batch.inputs, batch.targets, batch.targetMask, batch.attentionMask]);
+}

@@ -1,0 +1,21 @@
+// Next-token cross-entropy over the positions the loss mask keeps (response tokens only).
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Sum of token losses over masked positions, not the mean: gradient accumulation adds sums
+ * from several micro-batches and divides once by the total token count, so the logged loss
+ * keeps its scale whatever the accumulation.
+ */
+export function maskedLossSum(
+  logits: tf.Tensor3D, // [B, T, V]
+  targets: tf.Tensor2D, // [B, T] int32, already shifted by one
+  mask: tf.Tensor2D, // [B, T] float32, 1 where the target is trained
+): tf.Scalar {
+  return tf.tidy(() => {
+    const vocab = logits.shape[2];
+    const logProbs = tf.logSoftmax(logits); // [B, T, V]
+    // A one-hot the size of the logits (not of an embedding table) picks each target's log-prob.
+    const picked = logProbs.mul(tf.oneHot(targets, vocab)).sum(-1); // [B, T]
+    return picked.mul(mask).sum().neg() as tf.Scalar;
+  });
+}

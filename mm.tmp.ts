@@ -1,0 +1,25 @@
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "./lib/engine/backend.js";
+await initBackend();
+const time = (name: string, f: () => tf.Tensor) => {
+  tf.tidy(() => f().dataSync());
+  const t0 = performance.now(); for (let i = 0; i < 10; i++) tf.tidy(() => { f().dataSync(); });
+  console.log(name, ((performance.now() - t0) / 10).toFixed(2), "ms");
+};
+const q = tf.randomNormal([32, 128, 16]); const kt = tf.randomNormal([32, 16, 128]);
+const p = tf.randomNormal([32, 128, 128]); const v = tf.randomNormal([32, 128, 16]);
+time("batched q@kt", () => tf.matMul(q, kt));
+time("split q@kt", () => { const qs = tf.unstack(q); const ks = tf.unstack(kt); return tf.stack(qs.map((x, i) => tf.matMul(x, ks[i]))); });
+time("batched p@v", () => tf.matMul(p, v));
+time("split p@v", () => { const ps = tf.unstack(p); const vs = tf.unstack(v); return tf.stack(ps.map((x, i) => tf.matMul(x, vs[i]))); });
+const a = tf.randomNormal([1024, 64]); const w = tf.randomNormal([256, 64]);
+time("x@W^T flag", () => tf.matMul(a, w, false, true));
+time("x@transpose(W)", () => tf.matMul(a, tf.transpose(w)));
+const a1 = tf.randomNormal([1, 576]); const w1 = tf.randomNormal([1536, 576]);
+time("decode x@W^T flag 576->1536", () => tf.matMul(a1, w1, false, true));
+time("decode x@transpose(W) 576->1536", () => tf.matMul(a1, tf.transpose(w1)));
+const w1t = tf.transpose(w1);
+time("decode x@Wt pre-transposed", () => tf.matMul(a1, w1t));
+const a2 = tf.randomNormal([1024, 576]);
+time("train x@W^T flag 1024x576->1536", () => tf.matMul(a2, w1, false, true));
+time("train x@transpose(W) 1024x576->1536", () => tf.matMul(a2, tf.transpose(w1)));
