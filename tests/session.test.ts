@@ -1,0 +1,156 @@
+// The session end to end on the shipped base model: data → tokens → LoRA training → evaluation
+// → run folder, then the CLI's eval and generate commands on that folder.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readSafetensorsHeader } from "../lib/model/safetensors.js";
+import { Session } from "../lib/session.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const BASE = process.env.TUNEBOOK_TEST_BASE ?? path.join(ROOT, "models/tunebook-base");
+const CLI = ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts")];
+const STORIES = path.resolve(ROOT, "../shared/data/models/stories260K-hf");
+
+/** A 6-intent slice of CLINC150, so a few dozen steps can learn something. */
+function slice(file: string, intents: string[], perIntent: number): string {
+  const lines = readFileSync(path.join(ROOT, "data/clinc150", file), "utf8").trim().split("\n");
+  const kept: string[] = [];
+  const seen = new Map<string, number>();
+  for (const line of lines) {
+    const { output } = JSON.parse(line) as { output: string };
+    const n = seen.get(output) ?? 0;
+    if (intents.includes(output) && n < perIntent) {
+      kept.push(line);
+      seen.set(output, n + 1);
+    }
+  }
+  return kept.join("\n") + "\n";
+}
+
+describe("Session on the shipped base", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "tb-session-"));
+  const intents = ["balance", "transfer", "weather", "alarm", "translate", "timer"];
+  const trainFile = path.join(dir, "train.jsonl");
+  const validFile = path.join(dir, "validation.jsonl");
+  const runDir = path.join(dir, "run");
+  let session: Session;
+
+  beforeAll(async () => {
+    writeFileSync(trainFile, slice("train.jsonl", intents, 40));
+    writeFileSync(validFile, slice("validation.jsonl", intents, 5));
+    session = await Session.open({ baseModel: BASE });
+  });
+
+  it("walks goal → data → tokens → train → evaluate → export", async () => {
+    session.setGoal({ description: "route six intents", answer: "label" });
+    const data = session.loadData({ train: trainFile, validation: validFile });
+    const tokens = session.tokenize({ maxLength: 64 });
+    const before = await session.evaluate({ label: "before" });
+    const run = session.train({
+      method: "lora",
+      lora: { r: 8, alpha: 16, dropout: 0, targetModules: ["q_proj", "v_proj", "o_proj", "down_proj"] },
+      epochs: 3,
+      batchSize: 16,
+      learningRate: 5e-3,
+    });
+    const result = await run;
+    const after = await session.evaluate({ label: "after" });
+    session.evaluateBaseline();
+    await session.export(runDir);
+
+    expect(data.train.size).toBe(240);
+    expect(tokens.train.count).toBe(240);
+    expect(result.status).toBe("finished");
+    expect(result.steps).toBe(45);
+    expect(after.validation_loss).toBeLessThan(before.validation_loss * 0.7);
+    expect(after.format_consistency).toBeGreaterThan(before.format_consistency!);
+    expect(session.history.map((h) => h.stage)).toEqual(
+      expect.arrayContaining(["goal", "data", "tokens", "train", "evaluate", "export"]),
+    );
+  });
+
+  it("writes a PEFT adapter, run.json and metrics", async () => {
+    const config = JSON.parse(readFileSync(path.join(runDir, "adapter/adapter_config.json"), "utf8"));
+    const header = await readSafetensorsHeader(path.join(runDir, "adapter/adapter_model.safetensors"));
+    const run = JSON.parse(readFileSync(path.join(runDir, "run.json"), "utf8"));
+    const metrics = JSON.parse(readFileSync(path.join(runDir, "metrics.json"), "utf8"));
+
+    expect(config).toMatchObject({
+      peft_type: "LORA",
+      task_type: "CAUSAL_LM",
+      r: 8,
+      lora_alpha: 16,
+      lora_dropout: 0,
+      target_modules: ["down_proj", "o_proj", "q_proj", "v_proj"],
+    });
+    expect(Object.keys(config)).toEqual([...Object.keys(config)].sort());
+    expect(header.tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")!.shape)
+      .toEqual([8, 128]);
+    expect(header.tensors.get("base_model.model.model.layers.0.mlp.down_proj.lora_B.weight")!.shape)
+      .toEqual([128, 8]);
+    expect(run.method.method).toBe("lora");
+    expect(run.labels).toHaveLength(6);
+    expect(run.hyperparameters.learningRate).toBe(5e-3);
+    expect(Object.keys(metrics)).toEqual(expect.arrayContaining(["before", "after", "baseline"]));
+  });
+
+  it("`tunebook eval --json` scores the run on a JSONL file", () => {
+    const out = execFileSync("node", [...CLI, "eval", "--run", runDir, "--data", validFile, "--json"], {
+      encoding: "utf8",
+    });
+    const scores = JSON.parse(out);
+
+    expect(scores.n).toBe(30);
+    expect(scores.accuracy).toBeCloseTo(session.evaluations.at(-1)!.accuracy, 6);
+    expect(scores).toHaveProperty("format_consistency");
+    expect(scores).toHaveProperty("hallucination_rate");
+  });
+
+  it("`tunebook generate --json` answers a prompt with the run's adapter", () => {
+    const out = execFileSync(
+      "node",
+      [...CLI, "generate", "--model", BASE, "--run", runDir, "--prompt", "what's the weather like",
+        "--max-new-tokens", "8", "--greedy", "--json"],
+      { encoding: "utf8" },
+    );
+    const result = JSON.parse(out);
+
+    expect(Array.isArray(result.ids)).toBe(true);
+    expect(result.ids.length).toBeGreaterThan(0);
+    expect(result.ids.length).toBeLessThanOrEqual(8);
+    expect(typeof result.text).toBe("string");
+  });
+});
+
+describe("tunebook generate on stories260K (no tokenizer)", () => {
+  it("prints the reference greedy continuation as ids only", () => {
+    const out = execFileSync(
+      "node",
+      [...CLI, "generate", "--model", STORIES, "--ids", "1,300", "--max-new-tokens", "5", "--greedy",
+        "--json"],
+      { encoding: "utf8" },
+    );
+
+    expect(JSON.parse(out)).toEqual({ ids: [422, 422, 422, 422, 422] });
+  });
+});
+
+describe("CLI errors", () => {
+  it.each([
+    [["generate", "--model", BASE, "--ids", "1,x", "--max-new-tokens", "2", "--json"], /--ids: item 2 \("x"\)/],
+    [["eval", "--run", "/nonexistent/run", "--data", "x.jsonl", "--json"], /nonexistent\/run/],
+    [["finetune", "--config", "/nonexistent.json"], /nonexistent.json: cannot read/],
+  ])("%j fails with one line", (args, message) => {
+    let stderr = "";
+    try {
+      execFileSync("node", [...CLI, ...args], { encoding: "utf8", stdio: "pipe" });
+    } catch (err) {
+      stderr = (err as { stderr: string }).stderr;
+    }
+
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
