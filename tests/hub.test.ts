@@ -124,9 +124,12 @@ describe("resolveModel", () => {
 
     const snap = path.join(cache, "models--acme--single", "snapshots", COMMIT);
     expect(got).toBe(snap);
-    expect((await readdir(snap)).sort()).toEqual(["config.json", "model.safetensors", "tokenizer.json"]);
+    expect((await readdir(snap)).sort()).toEqual([
+      "config.json", "model.safetensors", "tokenizer.json",
+    ]);
     expect(await readFile(path.join(snap, "model.safetensors"), "utf8")).toBe("weights");
-    expect(await readFile(path.join(cache, "models--acme--single", "refs", "main"), "utf8")).toBe(COMMIT);
+    const ref = path.join(cache, "models--acme--single", "refs", "main");
+    expect(await readFile(ref, "utf8")).toBe(COMMIT);
 
     requests.length = 0;
     expect(await resolveModel("acme/single", { cacheDir: cache })).toBe(snap);

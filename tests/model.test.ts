@@ -54,19 +54,27 @@ function logitsOf(model: LlamaModel, ids: number[][], mask?: number[][]): number
   });
 }
 
+/** Gives an adapter matrix random values (B starts at zero, which would hide mistakes). */
+function randomize(v: tf.Variable, std: number, seed: number): void {
+  tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, std, "float32", seed)));
+}
+
 function maxAbsDiff(a: number[][][], b: number[][][]): number {
   return Math.max(...a.flat(2).map((x, i) => Math.abs(x - b.flat(2)[i])));
 }
 
 describe("stories260K", () => {
-  it.each(EXPECTED)("greedy continuation of $prompt matches the reference", ({ prompt, tokens }) => {
+  it.each(EXPECTED)("greedy continuation of $prompt matches the reference", (e) => {
+    const { prompt, tokens } = e;
     const out = generate(stories, [prompt], { maxNewTokens: 40, eosTokenId: null });
 
     expect(out).toEqual([tokens]);
   });
 
   it("gives the same continuations for a left-padded batch of both prompts", () => {
-    const out = generate(stories, EXPECTED.map((e) => e.prompt), { maxNewTokens: 40, eosTokenId: null });
+    const prompts = EXPECTED.map((e) => e.prompt);
+
+    const out = generate(stories, prompts, { maxNewTokens: 40, eosTokenId: null });
 
     expect(out).toEqual(EXPECTED.map((e) => e.tokens));
   });
@@ -142,7 +150,7 @@ describe("LoRA", () => {
     const model = LlamaModel.random(TINY, 2);
     model.addLora({ ...lora, targetModules: ["q_proj", "v_proj", "down_proj"] });
     for (const [name, v] of model.lora) {
-      if (name.includes("lora_B")) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, "float32", 9)));
+      if (name.includes("lora_B")) randomize(v, 0.2, 9);
     }
     const withAdapters = logitsOf(model, ids);
     const base = LlamaModel.fromTensors(TINY, model.namedTensors());
@@ -160,7 +168,7 @@ describe("LoRA", () => {
     const model = LlamaModel.random(TINY, 4);
     model.addLora({ ...lora, targetModules: ["k_proj", "o_proj"] });
     for (const [name, v] of model.lora) {
-      if (name.includes("lora_B")) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, "float32", 5)));
+      if (name.includes("lora_B")) randomize(v, 0.2, 5);
     }
     const other = LlamaModel.fromTensors(TINY, model.namedTensors());
 
@@ -233,7 +241,7 @@ describe("gradients with frozen weights", () => {
     const model = LlamaModel.random({ ...TINY, tieWordEmbeddings: true }, 6);
     model.addLora({ r: 2, alpha: 4, dropout: 0, targetModules: ["all-linear"], seed: 1 });
     for (const [name, v] of model.lora) {
-      if (name.includes("lora_B")) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.1, "float32", 2)));
+      if (name.includes("lora_B")) randomize(v, 0.1, 2);
     }
     const vars = freezeBase
       ? model.trainableVariables({ method: "lora" })
@@ -242,7 +250,8 @@ describe("gradients with frozen weights", () => {
 
     const { value, grads } = tf.variableGrads(() => {
       const logits = tf.reshape(model.forward(ids, { training: true }), [-1, TINY.vocabSize]);
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(ids, [-1]), TINY.vocabSize), logits);
+      const labels = tf.oneHot(tf.reshape(ids, [-1]), TINY.vocabSize);
+      return tf.losses.softmaxCrossEntropy(labels, logits);
     }, [...vars.values()]);
 
     const byName = new Map<string, number[]>();

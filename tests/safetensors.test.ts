@@ -1,5 +1,5 @@
 // Round trips, half-precision decoding, every kind of corrupt header, and sharded model folders.
-import { mkdtemp, readFile, readdir, writeFile, copyFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +50,7 @@ describe("writeSafetensors / readSafetensors", () => {
     expect(header["a.bias"].data_offsets).toEqual([0, 12]);
     expect([...back.keys()].sort()).toEqual(["a.bias", "b.weight", "empty"]);
     expect(back.get("b.weight")!.shape).toEqual([2, 3]);
-    expect(Array.from(back.get("b.weight")!.values)).toEqual(Array.from(tensors["b.weight"].values));
+    expect(Array.from(back.get("b.weight")!.values)).toEqual([1, -2, 3.5, 4, 5, Math.fround(1e-8)]);
     expect(back.get("a.bias")!.dtype).toBe("F32");
     expect(back.get("empty")!.shape).toEqual([0, 4]);
     expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
@@ -110,7 +110,10 @@ const corrupt: {
     header: {}, data: f32(0), headerLength: 2n ** 40n, error: /100 MB/,
   },
   { name: "bad JSON", header: "{\"x\": ", data: f32(0), error: /not UTF-8 JSON/ },
-  { name: "JSON that is not an object", header: "[1, 2]", data: f32(0), error: /not a JSON object/ },
+  {
+    name: "JSON that is not an object", header: "[1, 2]", data: f32(0),
+    error: /not a JSON object/,
+  },
   {
     name: "offsets out of range",
     header: { x: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, data: f32(2),
@@ -176,7 +179,8 @@ describe("readSafetensors rejects corrupt files", () => {
     const read = readSafetensors(file);
 
     await expect(read).rejects.toThrow(TunebookError);
-    await expect(read).rejects.toThrow(new RegExp(`^corrupt(-cut)?\\.safetensors: .*${c.error.source}`));
+    const where = "^corrupt(-cut)?\\.safetensors: .*";
+    await expect(read).rejects.toThrow(new RegExp(where + c.error.source));
   });
 });
 
@@ -188,13 +192,15 @@ describe("loadModelFolder", () => {
     const half = Math.floor(names.length / 2);
     const parts = [names.slice(0, half), names.slice(half)];
     const weightMap: Record<string, string> = {};
-    await import("node:fs/promises").then((fs) => fs.mkdir(sharded, { recursive: true }));
+    await mkdir(sharded, { recursive: true });
     for (const [i, part] of parts.entries()) {
       const shard = `model-0000${i + 1}-of-00002.safetensors`;
-      await writeSafetensors(path.join(sharded, shard), new Map(part.map((n) => [n, single.tensors.get(n)!])));
+      const tensors = new Map(part.map((n) => [n, single.tensors.get(n)!]));
+      await writeSafetensors(path.join(sharded, shard), tensors);
       for (const n of part) weightMap[n] = shard;
     }
-    await writeFile(path.join(sharded, "model.safetensors.index.json"), JSON.stringify({ weight_map: weightMap }));
+    const index = JSON.stringify({ weight_map: weightMap });
+    await writeFile(path.join(sharded, "model.safetensors.index.json"), index);
     await copyFile(path.join(STORIES, "config.json"), path.join(sharded, "config.json"));
 
     const loaded = await loadModelFolder(sharded);
@@ -202,13 +208,14 @@ describe("loadModelFolder", () => {
     expect(loaded.config.numLayers).toBe(5);
     expect([...loaded.tensors.keys()].sort()).toEqual(names);
     const w = "model.layers.4.mlp.down_proj.weight";
-    expect(Array.from(loaded.tensors.get(w)!.values)).toEqual(Array.from(single.tensors.get(w)!.values));
+    const values = (m: typeof single): number[] => Array.from(m.tensors.get(w)!.values);
+    expect(values(loaded)).toEqual(values(single));
   });
 
   it("names the missing tensor and its file", async () => {
     const single = await loadModelFolder(STORIES);
     const broken = path.join(dir, "broken");
-    await import("node:fs/promises").then((fs) => fs.mkdir(broken, { recursive: true }));
+    await mkdir(broken, { recursive: true });
     single.tensors.delete("model.layers.2.self_attn.k_proj.weight");
     await writeSafetensors(path.join(broken, "model.safetensors"), single.tensors);
     await copyFile(path.join(STORIES, "config.json"), path.join(broken, "config.json"));

@@ -8,7 +8,7 @@ import { initBackend } from "../lib/engine/backend.js";
 import { AdamW } from "../lib/train/adamw.js";
 import { epochOrder, makeBatch, Rng } from "../lib/train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "../lib/train/checkpoint.js";
-import { maskedLossSum } from "../lib/train/loss.js";
+import { batchLossSum, maskedLossSum } from "../lib/train/loss.js";
 import { TrainingRun } from "../lib/train/run.js";
 import { learningRateAt } from "../lib/train/schedule.js";
 import { loopOptions, tinyModel, tinyRows } from "./helpers/tiny.js";
@@ -72,6 +72,25 @@ describe("maskedLossSum", () => {
     const loss = maskedLossSum(logits, targets, mask).dataSync()[0];
 
     expect(loss).toBeCloseTo(Math.log(3), 5);
+  });
+});
+
+describe("batchLossSum", () => {
+  it("projects only trained positions, with the same loss and gradients as the full batch", () => {
+    const model = tinyModel(3);
+    const params = model.trainableVariables({ method: "full" });
+    const batch = makeBatch(tinyRows(6), 0);
+    const full = { ...batch, trained: null };
+
+    const a = tf.variableGrads(() => batchLossSum(model, batch, false), [...params.values()]);
+    const b = tf.variableGrads(() => batchLossSum(model, full, false), [...params.values()]);
+
+    expect(batch.trained!.positions.shape[0]).toBe(12);
+    expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 4);
+    for (const name of Object.keys(a.grads)) {
+      const diff = tf.sub(a.grads[name], b.grads[name]).abs().max().dataSync()[0];
+      expect(diff).toBeLessThan(1e-5);
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
   if (table.rank !== 2 || ids.rank !== 2) {
     throw new Error(
-      `embeddingLookup: table must be [V, D] and ids [B, T], got [${table.shape}] and [${ids.shape}]`,
+      `embeddingLookup: table must be [V, D] and ids [B, T], ` +
+        `got [${table.shape}] and [${ids.shape}]`,
     );
   }
   if (ids.dtype !== "int32") {

@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 
 import { TunebookError } from "../errors.js";
+import type { KVCache } from "./kv-cache.js";
 import type { LlamaModel } from "./llama.js";
 
 export interface GenerateOptions {
@@ -25,7 +26,11 @@ export interface GenerateOptions {
  * Continues each prompt; returns only the new tokens of each row. A row that produces
  * eosTokenId stops there and the eos id itself is left out of its result.
  */
-export function generate(model: LlamaModel, prompts: number[][], opts: GenerateOptions): number[][] {
+export function generate(
+  model: LlamaModel,
+  prompts: number[][],
+  opts: GenerateOptions,
+): number[][] {
   const cfg = model.config;
   const B = prompts.length;
   if (B === 0) return [];
@@ -51,7 +56,8 @@ export function generate(model: LlamaModel, prompts: number[][], opts: GenerateO
   const done = new Array<boolean>(B).fill(false);
   const cache = model.createCache(B);
   try {
-    let logits = lastLogits(model, tf.tensor2d(ids, [B, T], "int32"), tf.tensor2d(mask, [B, T]), cache);
+    const promptIds = tf.tensor2d(ids, [B, T], "int32");
+    let logits = lastLogits(model, promptIds, tf.tensor2d(mask, [B, T]), cache);
     for (let step = 0; step < opts.maxNewTokens; step++) {
       const V = cfg.vocabSize;
       const next = new Int32Array(B);
@@ -72,7 +78,12 @@ export function generate(model: LlamaModel, prompts: number[][], opts: GenerateO
 }
 
 /** Runs ids through the model and returns the last position's logits [B * V], freeing tensors. */
-function lastLogits(model: LlamaModel, ids: tf.Tensor2D, mask: tf.Tensor2D, cache: ReturnType<LlamaModel["createCache"]>): Float32Array {
+function lastLogits(
+  model: LlamaModel,
+  ids: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  cache: KVCache,
+): Float32Array {
   try {
     const logits = model.forward(ids, { attentionMask: mask, cache, lastOnly: true });
     try {
@@ -94,10 +105,14 @@ function checkOptions(prompts: number[][], opts: GenerateOptions, V: number, max
     throw new TunebookError(`temperature is ${opts.temperature}; use a number >= 0`);
   }
   prompts.forEach((p, i) => {
-    if (p.length === 0) throw new TunebookError(`prompt ${i} is empty; give at least one token (BOS)`);
+    if (p.length === 0) {
+      throw new TunebookError(`prompt ${i} is empty; give at least one token (BOS)`);
+    }
     const bad = p.find((t) => !Number.isSafeInteger(t) || t < 0 || t >= V);
     if (bad !== undefined) {
-      throw new TunebookError(`prompt ${i} holds token id ${bad}, outside the vocabulary 0..${V - 1}`);
+      throw new TunebookError(
+        `prompt ${i} holds token id ${bad}, outside the vocabulary 0..${V - 1}`,
+      );
     }
     if (p.length + opts.maxNewTokens > maxPos) {
       throw new TunebookError(

@@ -10,7 +10,8 @@ import { pipeline } from "node:stream/promises";
 import { TunebookError } from "../errors.js";
 
 export interface ResolveOptions {
-  /** Hub cache folder (default $TUNEBOOK_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub). */
+  /** Hub cache folder (default $TUNEBOOK_CACHE, else $HF_HUB_CACHE, else $HF_HOME/hub, else
+   *  ~/.cache/huggingface/hub). */
   cacheDir?: string;
   /** Never touch the network (also when HF_HUB_OFFLINE=1). */
   offline?: boolean;
@@ -51,7 +52,8 @@ export async function resolveModel(nameOrPath: string, opts: ResolveOptions = {}
     new TunebookError(
       `model "${nameOrPath}" is not in the cache (${cacheDir}) and the Hub cannot be reached ` +
         `(${why}): download it on a machine with internet ` +
-        `(e.g. \`huggingface-cli download ${nameOrPath}\`) and copy the folder, or pass a local path`,
+        `(e.g. \`huggingface-cli download ${nameOrPath}\`) and copy the folder, ` +
+        `or pass a local path`,
     );
   if (offline) throw unreachable("offline mode");
   return download(nameOrPath, revision, repoDir, unreachable);
@@ -135,7 +137,9 @@ async function download(
     await save(indexRes, indexPath);
     for (const shard of await shardNames(indexPath)) {
       const res = await get(shard);
-      if (res === null) throw new TunebookError(`model "${id}": shard ${shard} is missing on the Hub`);
+      if (res === null) {
+        throw new TunebookError(`model "${id}": shard ${shard} is missing on the Hub`);
+      }
       await save(res, path.join(snapshot, shard));
     }
   } else {
@@ -165,7 +169,8 @@ async function save(res: Response, file: string): Promise<void> {
   const tmp = `${file}.${process.pid}.incomplete`;
   try {
     if (res.body === null) throw new Error("empty body");
-    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), createWriteStream(tmp));
+    const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream);
+    await pipeline(body, createWriteStream(tmp));
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

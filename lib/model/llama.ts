@@ -2,7 +2,7 @@
 // pass with rotary embeddings, grouped-query attention, a KV cache and optional LoRA adapters.
 import * as tf from "@tensorflow/tfjs";
 import { linear } from "../engine/matmul.js";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 
 import { embeddingLookup, frozenLinear } from "../engine/ops.js";
@@ -29,6 +29,12 @@ export interface ForwardOptions {
   training?: boolean;
   /** Return logits for the last position only ([B, 1, V]); saves the head's matmul in decoding. */
   lastOnly?: boolean;
+  /**
+   * Return logits only at these flat positions (b * T + t), as [1, N, V]. Instruction tuning
+   * trains a few answer tokens per example, so the vocabulary projection of every other
+   * position would be wasted work.
+   */
+  positions?: tf.Tensor1D;
 }
 
 /** Which weights an optimizer should update. */
@@ -38,6 +44,10 @@ export interface TrainableOptions {
   /** With "freeze": how many of the first decoder layers stay fixed (default 0). */
   freezeLayers?: number;
 }
+
+// Above this many bytes of weights, decoding keeps no transposed copies (they would double the
+// memory) and uses the transposed-operand product instead, slower but copy-free.
+const DECODE_COPY_LIMIT = 1 << 30;
 
 // A large finite negative rather than -Infinity: a fully masked row (a padding query) then gets
 // a harmless uniform softmax instead of NaN.
@@ -117,13 +127,16 @@ export class LlamaModel {
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const cfg = this.config;
     if (ids.rank !== 2 || ids.dtype !== "int32") {
-      throw new Error(`LlamaModel.forward: ids must be int32 [B, T], got ${ids.dtype} [${ids.shape}]`);
+      throw new Error(
+        `LlamaModel.forward: ids must be int32 [B, T], got ${ids.dtype} [${ids.shape}]`,
+      );
     }
     const [B, T] = ids.shape;
     const { cache, attentionMask } = opts;
-    if (attentionMask !== undefined && (attentionMask.shape[0] !== B || attentionMask.shape[1] !== T)) {
+    const maskShape = attentionMask?.shape;
+    if (maskShape !== undefined && (maskShape[0] !== B || maskShape[1] !== T)) {
       throw new Error(
-        `LlamaModel.forward: attentionMask [${attentionMask.shape}] must match ids [${ids.shape}]`,
+        `LlamaModel.forward: attentionMask [${maskShape}] must match ids [${ids.shape}]`,
       );
     }
     if (cache !== undefined && cache.batch !== B) {
@@ -174,10 +187,16 @@ export class LlamaModel {
           B, cfg.hiddenSize,
         ]);
         rows = 1;
+      } else if (opts.positions !== undefined) {
+        const n = opts.positions.shape[0];
+        const picked = embeddingLookup(x as tf.Tensor2D, tf.reshape(opts.positions, [1, n]) as tf.Tensor2D);
+        x = tf.reshape(picked, [n, cfg.hiddenSize]);
+        rows = n;
       }
       const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
       const logits = this.project(x, head, decoding);
-      return tf.reshape(logits, [B, rows, cfg.vocabSize]) as tf.Tensor3D;
+      const outBatch = opts.positions !== undefined && opts.lastOnly !== true ? 1 : B;
+      return tf.reshape(logits, [outBatch, rows, cfg.vocabSize]) as tf.Tensor3D;
     });
   }
 
@@ -250,6 +269,9 @@ export class LlamaModel {
   private project(x: tf.Tensor, name: string, decoding: boolean): tf.Tensor {
     const w = this.p(name);
     if (w.trainable && !decoding) return linear(x, w);
+    if (decoding && this.numParameters() * 4 > DECODE_COPY_LIMIT) {
+      return tf.matMul(x, w, false, true);
+    }
     const wT = decoding ? this.transposedWeight(name, w) : undefined;
     return frozenLinear(x as tf.Tensor2D, w as tf.Tensor2D, wT);
   }
@@ -302,7 +324,9 @@ export class LlamaModel {
   }
 
   /** Additive bias [B or 1, 1, 1, T, S]: causal, plus padding keys masked out. */
-  private attentionBias(fullMask: tf.Tensor2D | null, B: number, T: number, past: number): tf.Tensor {
+  private attentionBias(
+    fullMask: tf.Tensor2D | null, B: number, T: number, past: number,
+  ): tf.Tensor {
     const S = past + T;
     const causal = tf.reshape(tf.slice(this.causal!, [past, 0], [T, S]), [1, 1, 1, T, S]);
     if (fullMask === null) return causal;
@@ -345,7 +369,7 @@ export class LlamaModel {
         const a = tf.tidy(() =>
           tf.variable(tf.randomUniform([cfg.r, inp], -bound, bound, "float32", seed * 7919 + ++k)),
         );
-        const b = tf.variable(tf.zeros([out, cfg.r]));
+        const b = tf.tidy(() => tf.variable(tf.zeros([out, cfg.r])));
         this.attach(i, m, a, b);
       }
     }
@@ -512,11 +536,14 @@ export class LlamaModel {
 function checkShape(tensors: Map<string, NamedTensor>, name: string, shape: number[]): void {
   const t = tensors.get(name);
   if (t === undefined) {
-    throw new TunebookError(`adapter tensor "${name}" is missing; the adapter does not match its config`);
+    throw new TunebookError(
+      `adapter tensor "${name}" is missing; the adapter does not match its config`,
+    );
   }
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new TunebookError(
-      `adapter tensor "${name}" has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]; ` +
+      `adapter tensor "${name}" has shape [${t.shape.join(", ")}], ` +
+        `expected [${shape.join(", ")}]; ` +
         `the adapter was made for another base model or rank`,
     );
   }
@@ -531,7 +558,9 @@ function copyOut(vars: Map<string, tf.Variable>): Map<string, NamedTensor> {
 }
 
 /** cos/sin [n, hd] in Hugging Face's layout (frequencies repeated over both halves). */
-function rotaryTables(n: number, hd: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+function rotaryTables(
+  n: number, hd: number, theta: number,
+): { cos: Float32Array; sin: Float32Array } {
   // float64 here, rounded once to float32, so long positions lose no accuracy.
   const half = hd / 2;
   const cos = new Float32Array(n * hd);

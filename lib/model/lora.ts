@@ -37,7 +37,9 @@ export function resolveTargets(cfg: LoraConfig): LinearModule[] {
   }
   if (cfg.targetModules.includes("all-linear")) return [...LINEAR_MODULES];
   if (cfg.targetModules.length === 0) {
-    throw new TunebookError(`LoRA target modules are empty; name some of ${LINEAR_MODULES.join(", ")}`);
+    throw new TunebookError(
+      `LoRA target modules are empty; name some of ${LINEAR_MODULES.join(", ")}`,
+    );
   }
   for (const m of cfg.targetModules) {
     if (!(LINEAR_MODULES as readonly string[]).includes(m)) {

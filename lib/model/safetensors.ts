@@ -51,9 +51,10 @@ export async function readSafetensors(file: string): Promise<Map<string, StoredT
 }
 
 /** Reads only the header: names, dtypes and shapes, plus `__metadata__`. */
-export async function readSafetensorsHeader(
-  file: string,
-): Promise<{ tensors: Map<string, { dtype: string; shape: number[] }>; metadata: Record<string, string> }> {
+export async function readSafetensorsHeader(file: string): Promise<{
+  tensors: Map<string, { dtype: string; shape: number[] }>;
+  metadata: Record<string, string>;
+}> {
   const where = path.basename(file);
   const fh = await openForReading(file);
   try {
@@ -209,7 +210,9 @@ function parseEntries(header: Record<string, unknown>, where: string): Entry[] {
     const fail = (msg: string): never => {
       throw new TunebookError(`${where}: tensor "${name}": ${msg}`);
     };
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("entry is not an object");
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      fail("entry is not an object");
+    }
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
 
     if (typeof dtype !== "string") fail(`dtype is missing`);

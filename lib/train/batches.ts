@@ -14,6 +14,8 @@ export interface Batch {
   attentionMask: tf.Tensor2D; // [B, T] float32, 1 on real tokens
   tokens: number; // real input tokens in the batch
   trainedTokens: number; // targets that count in the loss
+  /** Flat positions (b * T + t) of the trained targets, and those targets; null when all are. */
+  trained: { positions: tf.Tensor1D; targets: tf.Tensor2D } | null;
 }
 
 /** A seeded generator whose state fits in one number, so checkpoints can hold it. */
@@ -82,7 +84,26 @@ export function makeBatch(rows: EncodedRow[], padId: number): Batch {
       trainedTokens += row.lossMask[t + 1];
     }
   });
+  // When only some targets are trained (instruction tuning), the model projects just those.
+  let trained: Batch["trained"] = null;
+  if (trainedTokens < B * length) {
+    const positions = new Int32Array(trainedTokens);
+    const picked = new Int32Array(trainedTokens);
+    let k = 0;
+    for (let i = 0; i < B * length; i++) {
+      if (targetMask[i] > 0) {
+        positions[k] = i;
+        picked[k] = targets[i];
+        k += 1;
+      }
+    }
+    trained = {
+      positions: tf.tensor1d(positions, "int32"),
+      targets: tf.tensor2d(picked, [1, trainedTokens], "int32"),
+    };
+  }
   return {
+    trained,
     inputs: tf.tensor2d(inputs, [B, length], "int32"),
     targets: tf.tensor2d(targets, [B, length], "int32"),
     targetMask: tf.tensor2d(targetMask, [B, length]),
@@ -94,4 +115,5 @@ export function makeBatch(rows: EncodedRow[], padId: number): Batch {
 
 export function disposeBatch(batch: Batch): void {
   tf.dispose([batch.inputs, batch.targets, batch.targetMask, batch.attentionMask]);
+  if (batch.trained !== null) tf.dispose([batch.trained.positions, batch.trained.targets]);
 }

@@ -1,5 +1,6 @@
 // Next-token cross-entropy over the positions the loss mask keeps (response tokens only).
 import * as tf from "@tensorflow/tfjs";
+import type { Batch } from "./batches.js";
 
 /**
  * Sum of token losses over masked positions, not the mean: gradient accumulation adds sums
@@ -18,4 +19,24 @@ export function maskedLossSum(
     const picked = logProbs.mul(tf.oneHot(targets, vocab)).sum(-1); // [B, T]
     return picked.mul(mask).sum().neg() as tf.Scalar;
   });
+}
+
+/** Summed loss of a batch: logits only where targets are trained, when the batch says where. */
+export function batchLossSum(
+  model: {
+    forward(
+      ids: tf.Tensor2D,
+      opts?: { attentionMask?: tf.Tensor2D; training?: boolean; positions?: tf.Tensor1D },
+    ): tf.Tensor3D;
+  },
+  batch: Batch,
+  training: boolean,
+): tf.Scalar {
+  const opts = { attentionMask: batch.attentionMask, training };
+  if (batch.trained === null) {
+    return maskedLossSum(model.forward(batch.inputs, opts), batch.targets, batch.targetMask);
+  }
+  const { positions, targets } = batch.trained;
+  const logits = model.forward(batch.inputs, { ...opts, positions }); // [1, N, V]
+  return tf.tidy(() => maskedLossSum(logits, targets, tf.onesLike(targets).toFloat() as tf.Tensor2D));
 }

@@ -4,7 +4,7 @@ import { EventEmitter } from "node:events";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, type AdamWState } from "./adamw.js";
 import { type Batch, disposeBatch, type EncodedRow, epochOrder, makeBatch, Rng } from "./batches.js";
-import { maskedLossSum } from "./loss.js";
+import { batchLossSum } from "./loss.js";
 import { learningRateAt } from "./schedule.js";
 import { TunebookError } from "../errors.js";
 
@@ -12,7 +12,7 @@ import { TunebookError } from "../errors.js";
 export interface TrainableModel {
   forward(
     ids: tf.Tensor2D,
-    opts?: { attentionMask?: tf.Tensor2D; training?: boolean },
+    opts?: { attentionMask?: tf.Tensor2D; training?: boolean; positions?: tf.Tensor1D },
   ): tf.Tensor3D;
 }
 
@@ -393,15 +393,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
         o.padId,
       );
       try {
-        const { value, grads } = tf.variableGrads(
-          () =>
-            maskedLossSum(
-              model.forward(batch.inputs, { attentionMask: batch.attentionMask, training: true }),
-              batch.targets,
-              batch.targetMask,
-            ),
-          varList,
-        );
+        const { value, grads } = tf.variableGrads(() => batchLossSum(model, batch, true), varList);
         lossSum += (value.dataSync() as Float32Array)[0];
         value.dispose();
         for (const [varName, g] of Object.entries(grads)) {
@@ -484,13 +476,7 @@ export function meanLoss(
   for (let i = 0; i < sorted.length; i += batchSize) {
     const batch = makeBatch(sorted.slice(i, i + batchSize), padId);
     try {
-      const loss = tf.tidy(() =>
-        maskedLossSum(
-          model.forward(batch.inputs, { attentionMask: batch.attentionMask }),
-          batch.targets,
-          batch.targetMask,
-        ),
-      );
+      const loss = tf.tidy(() => batchLossSum(model, batch, false));
       sum += (loss.dataSync() as Float32Array)[0];
       loss.dispose();
       count += batch.trainedTokens;
