@@ -312,7 +312,8 @@ export class Session {
     });
     this.log(
       `evaluate ${report.label} | n ${report.n} | accuracy ${report.accuracy.toFixed(3)} | ` +
-        `hallucination ${fmt(report.hallucination_rate)} | val loss ${loss.toFixed(3)}`,
+        `hallucination ${fmt(report.hallucination_rate)} | val loss ${loss.toFixed(3)} | ` +
+        `${report.seconds.toFixed(0)} s`,
     );
     return report;
   }

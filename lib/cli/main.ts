@@ -61,6 +61,17 @@ program
     await pretrainCommand(opts);
   });
 
+program
+  .command("bench")
+  .description("measure training and generation speed, memory and tensor counts")
+  .option("--case <name>", "toy, base-lora or base-full (default: all three)")
+  .option("--steps <n>", "measured training steps after warm-up", parseInteger)
+  .option("--json", "print one JSON object per case", false)
+  .action(async (opts: { case?: string; json: boolean; steps?: number }) => {
+    const { benchCommand } = await import("./bench.js");
+    await benchCommand(opts);
+  });
+
 function parseInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
