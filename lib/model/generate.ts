@@ -1,6 +1,7 @@
 // Batched text generation at the token-id level: left-padded prompts, then one token per step
 // through the KV cache; greedy or sampled (temperature, top-k) with a seeded generator.
 import * as tf from "@tensorflow/tfjs";
+import { mulberry32 } from "../data/random.js";
 
 import { TunebookError } from "../errors.js";
 import type { KVCache } from "./kv-cache.js";
@@ -147,14 +148,3 @@ function sample(row: Float32Array, temperature: number, topK: number, rand: () =
   return order[order.length - 1];
 }
 
-/** Small seeded generator (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,6 +1,9 @@
 // Turns encoded rows into padded batches; shuffles with a seeded generator and buckets by length
 // so that little padding is trained.
 import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../data/random.js";
+
+export { Rng };
 
 export interface EncodedRow {
   ids: number[];
@@ -16,29 +19,6 @@ export interface Batch {
   trainedTokens: number; // targets that count in the loss
   /** Flat positions (b * T + t) of the trained targets, and those targets; null when all are. */
   trained: { positions: tf.Tensor1D; targets: tf.Tensor2D } | null;
-}
-
-/** A seeded generator whose state fits in one number, so checkpoints can hold it. */
-export class Rng {
-  constructor(public state: number) {}
-
-  next(): number {
-    // mulberry32
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    const out = items.slice();
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      [out[i], out[j]] = [out[j], out[i]];
-    }
-    return out;
-  }
 }
 
 /**
