@@ -19,6 +19,7 @@ import type { EncodedRow } from "./train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 import { meanLoss, TrainingRun } from "./train/run.js";
 import { exportRun, type ExportOptions } from "./export/run-export.js";
+import type { FixOptions, FixReport } from "./audits/fix.js";
 
 export type Stage = "goal" | "data" | "tokens" | "train" | "evaluate" | "export";
 
@@ -191,6 +192,30 @@ export class Session {
     });
     this.log(`data | ${train.length} training, ${validation.length} validation examples`);
     return this.data;
+  }
+
+  /**
+   * Applies data-quality remedies to the training set (with `dropOverlapWith: "validation"`,
+   * also drops training records that overlap the validation set) and records them in history.
+   */
+  fixData(remedies: Omit<FixOptions, "dropOverlapWith"> & { dropOverlapWith?: "validation" }): FixReport {
+    const data = this.requireData();
+    const { dataset, report } = data.train.fix(
+      { ...remedies, dropOverlapWith: remedies.dropOverlapWith ? data.validation.examples : undefined },
+      { tokenizer: this.tokenizer, maxTokens: this.model.config.maxPositions },
+    );
+    this.data = { train: dataset, validation: data.validation };
+    this.encoded = undefined;
+    this.record("data", "fix data", {
+      remedies: report.remedies,
+      before: report.before,
+      after: report.after,
+      removed: report.removed.length,
+      redacted: report.redacted.length,
+    });
+    this.log(`data | fix: ${report.removed.length} removed, ${report.redacted.length} redacted, ` +
+      `${report.after} training examples left`);
+    return report;
   }
 
   /** Encodes both splits with the chat template and a loss mask over the answers. */

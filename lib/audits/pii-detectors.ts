@@ -3,11 +3,18 @@
 import { isIPv4, isIPv6 } from "node:net";
 
 export type PiiType =
-  | "EMAIL" | "PHONE" | "CARD" | "IBAN" | "NATIONAL_ID" | "IP" | "API_KEY" | "PRIVATE_KEY"
-  | "SECRET";
+  "EMAIL" | "PHONE" | "CARD" | "IBAN" | "NATIONAL_ID" | "IP" | "API_KEY" | "PRIVATE_KEY" | "SECRET";
 
 export const PII_TYPES: readonly PiiType[] = [
-  "EMAIL", "PHONE", "CARD", "IBAN", "NATIONAL_ID", "IP", "API_KEY", "PRIVATE_KEY", "SECRET",
+  "EMAIL",
+  "PHONE",
+  "CARD",
+  "IBAN",
+  "NATIONAL_ID",
+  "IP",
+  "API_KEY",
+  "PRIVATE_KEY",
+  "SECRET",
 ];
 
 export interface Detector {
@@ -22,7 +29,14 @@ export interface Detector {
 }
 
 /** Words before a number that make it an order, invoice or part number, not personal data. */
-const NOT_PERSONAL = /\b(?:order|invoice|ref(?:erence)?|tracking|ticket|case|part|sku|isbn|model|serial|item|po|batch|lot|build|version|v)\b\W{0,3}(?:no\.?|number|#|id)?\W{0,3}$/i;
+const NOT_PERSONAL = new RegExp(
+  [
+    String.raw`\b(?:order|invoice|ref(?:erence)?|tracking|ticket|case|part|`,
+    String.raw`sku|isbn|model|serial|item|po|batch|lot|build|version|v)\b\W{`,
+    String.raw`0,3}(?:no\.?|number|#|id)?\W{0,3}$`,
+  ].join(""),
+  "i",
+);
 
 function before(text: string, start: number, n = 24): string {
   return text.slice(Math.max(0, start - n), start);
@@ -57,11 +71,59 @@ function cardIssuer(d: string): boolean {
 
 /** IBAN length by country (ISO 13616 registry, the commonly seen countries). */
 const IBAN_LENGTHS: Record<string, number> = {
-  AD: 24, AE: 23, AT: 20, BE: 16, BG: 22, BH: 22, BR: 29, CH: 21, CY: 28, CZ: 24, DE: 22,
-  DK: 18, EE: 20, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GI: 23, GL: 18, GR: 27, HR: 21,
-  HU: 28, IE: 22, IL: 23, IS: 26, IT: 27, KW: 30, KZ: 20, LB: 28, LI: 21, LT: 20, LU: 20,
-  LV: 21, MC: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PT: 25, QA: 29, RO: 24,
-  RS: 22, SA: 24, SE: 24, SI: 19, SK: 24, SM: 27, TN: 24, TR: 26, UA: 29,
+  AD: 24,
+  AE: 23,
+  AT: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  CH: 21,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  EE: 20,
+  ES: 24,
+  FI: 18,
+  FO: 18,
+  FR: 27,
+  GB: 22,
+  GI: 23,
+  GL: 18,
+  GR: 27,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IS: 26,
+  IT: 27,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MT: 31,
+  MU: 30,
+  NL: 18,
+  NO: 15,
+  PK: 24,
+  PL: 28,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  SA: 24,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  TN: 24,
+  TR: 26,
+  UA: 29,
 };
 
 export function ibanValid(raw: string): boolean {
@@ -85,8 +147,30 @@ export function entropy(s: string): number {
   return h;
 }
 
-const FILE_EXTENSIONS = new Set(["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "js",
-  "ts", "css", "json", "txt", "pdf", "zip", "gz", "py", "md", "html", "xml", "yaml", "yml"]);
+const FILE_EXTENSIONS = new Set([
+  "png",
+  "jpg",
+  "jpeg",
+  "gif",
+  "svg",
+  "webp",
+  "bmp",
+  "ico",
+  "js",
+  "ts",
+  "css",
+  "json",
+  "txt",
+  "pdf",
+  "zip",
+  "gz",
+  "py",
+  "md",
+  "html",
+  "xml",
+  "yaml",
+  "yml",
+]);
 
 /** North American numbering: area code and exchange do not start with 0 or 1. */
 function nanpValid(digits: string): boolean {
@@ -101,11 +185,18 @@ export const DETECTORS: Detector[] = [
   {
     type: "PRIVATE_KEY",
     name: "PEM / OpenSSH private key block",
-    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)/g,
+    pattern: new RegExp(
+      [
+        String.raw`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?`,
+        String.raw`(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)`,
+      ].join(""),
+      "g",
+    ),
   },
   {
     type: "API_KEY",
-    name: "known token formats (AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI, " +
+    name:
+      "known token formats (AWS, GitHub, GitLab, Slack, Stripe, Google, OpenAI, " +
       "Anthropic, Hugging Face, npm, SendGrid, JWT)",
     pattern: new RegExp(
       [
@@ -131,7 +222,15 @@ export const DETECTORS: Detector[] = [
   {
     type: "SECRET",
     name: "high-entropy value after a key-like name (password, secret, token, api key)",
-    pattern: /\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token|token|passw(?:or)?d|pwd|private[_-]?key|credentials?)\b["']?\s*(?:[:=]|is)\s*["']?([^\s"',;]{8,})/gi,
+    pattern: new RegExp(
+      [
+        String.raw`(?:\b|(?<=_))(?:api[_-]?key|apikey|secret(?:[_-]?key)?|clien`,
+        String.raw`t[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token|token|p`,
+        String.raw`assw(?:or)?d|pwd|private[_-]?key|credentials?)\b["']?\s*(?:[`,
+        String.raw`:=]|is)\s*["']?([^\s"',;]{8,})`,
+      ].join(""),
+      "gi",
+    ),
     group: 1,
     accept: (v) => {
       if (/^(?:https?:|\$\{|<|\[|\{\{|process\.env|os\.environ)/i.test(v)) return false;
@@ -142,7 +241,14 @@ export const DETECTORS: Detector[] = [
   {
     type: "EMAIL",
     name: "e-mail address",
-    pattern: /(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b/g,
+    pattern: new RegExp(
+      [
+        String.raw`(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+`,
+        String.raw`-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-`,
+        String.raw`Za-z]{2,24}\b`,
+      ].join(""),
+      "g",
+    ),
     accept: (v, text, start) => {
       const tld = v.slice(v.lastIndexOf(".") + 1).toLowerCase();
       if (FILE_EXTENSIONS.has(tld)) return false;
@@ -166,15 +272,27 @@ export const DETECTORS: Detector[] = [
       if (NOT_PERSONAL.test(before(text, start))) return false;
       // Separators, when present, split the number into groups of four (Amex: 4-6-5).
       const groups = v.split(/[ -]/).map((g) => g.length);
-      if (groups.length > 1 && !groups.slice(0, -1).every((n) => n === 4) &&
-        groups.join(",") !== "4,6,5" && groups.join(",") !== "4,6,4") return false;
+      if (
+        groups.length > 1 &&
+        !groups.slice(0, -1).every((n) => n === 4) &&
+        groups.join(",") !== "4,6,5" &&
+        groups.join(",") !== "4,6,4"
+      )
+        return false;
       return d.length >= 13 && d.length <= 19 && cardIssuer(d) && luhn(d);
     },
   },
   {
     type: "NATIONAL_ID",
-    name: "US SSN (dashed, or after \"SSN\"), UK National Insurance number",
-    pattern: /\b(?:\d{3}-\d{2}-\d{4}|(?<=\b(?:SSN|social security(?: number)?|SS#)\W{0,4})\d{3} ?\d{2} ?\d{4}|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D])\b/gi,
+    name: 'US SSN (dashed, or after "SSN"), UK National Insurance number',
+    pattern: new RegExp(
+      [
+        String.raw`\b(?:\d{3}-\d{2}-\d{4}|(?<=\b(?:SSN|social security(?: numbe`,
+        String.raw`r)?|SS#)\W{0,4})\d{3} ?\d{2} ?\d{4}|[A-CEGHJ-PR-TW-Z][A-CEGH`,
+        String.raw`J-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D])\b`,
+      ].join(""),
+      "gi",
+    ),
     accept: (v, text, start) => {
       if (/^[A-Z]/i.test(v)) return !/^(?:BG|GB|NK|KN|TN|NT|ZZ)/i.test(v) && v === v.toUpperCase();
       const d = v.replace(/\D/g, "");
@@ -188,7 +306,8 @@ export const DETECTORS: Detector[] = [
     name: "phone number (international +CC, North American, European trunk-0 forms)",
     pattern: new RegExp(
       [
-        String.raw`(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)(?:[ .-]?\d{2,4}){2,5}(?![\w-])`,
+        String.raw`(?<![\w+])(?:\+|00(?=[1-9]))\d{1,3}(?:[ .-]?\(?\d{1,4}\)?)` +
+          String.raw`(?:[ .-]?\d{2,4}){2,5}(?![\w-])`,
         String.raw`(?<![\w(-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])`,
         String.raw`(?<![\w-])0\d{1,4}(?:[ ]\d{2,4}){2,4}(?![\w-])`,
         String.raw`(?<![\w-])0\d(?:[ .]\d{2}){4}(?![\w-])`,
@@ -199,7 +318,9 @@ export const DETECTORS: Detector[] = [
       const d = v.replace(/\D/g, "");
       if (d.length < 8 || d.length > 15) return false;
       if (NOT_PERSONAL.test(before(text, start))) return false;
-      if (v.startsWith("+")) return true;
+      // Digits inside an IBAN-shaped run (a bad checksum, so not taken as an IBAN) are no phone.
+      if (/\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})* $/.test(before(text, start, 40))) return false;
+      if (v.startsWith("+") || v.startsWith("00")) return true;
       if (v.startsWith("0")) return d.length >= 9 && d.length <= 12;
       return nanpValid(d);
     },
@@ -207,7 +328,14 @@ export const DETECTORS: Detector[] = [
   {
     type: "IP",
     name: "IPv4 or IPv6 address (not loopback, unspecified or broadcast)",
-    pattern: /(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)[0-9A-Fa-f:]{2,39}(?:\d{1,3}(?:\.\d{1,3}){3})?)(?![\w:]|\.\d)/g,
+    pattern: new RegExp(
+      [
+        String.raw`(?<![\w.:])(?:\d{1,3}(?:\.\d{1,3}){3}|(?=[0-9A-Fa-f:]*:[0-9A`,
+        String.raw`-Fa-f:]*:)[0-9A-Fa-f:]{2,39}(?:\d{1,3}(?:\.\d{1,3}){3})?)(?!`,
+        String.raw`[\w:]|\.\d)`,
+      ].join(""),
+      "g",
+    ),
     accept: (v, text, start) => {
       if (isIPv4(v)) {
         if (/^(?:0\.0\.0\.0|127\.|255\.255\.255\.255|255\.255\.)/.test(v)) return false;
@@ -222,5 +350,13 @@ export const DETECTORS: Detector[] = [
 
 /** Order in which overlapping findings win: the more specific type first. */
 export const PRIORITY: readonly PiiType[] = [
-  "PRIVATE_KEY", "API_KEY", "SECRET", "EMAIL", "IBAN", "CARD", "NATIONAL_ID", "PHONE", "IP",
+  "PRIVATE_KEY",
+  "API_KEY",
+  "SECRET",
+  "EMAIL",
+  "IBAN",
+  "CARD",
+  "NATIONAL_ID",
+  "PHONE",
+  "IP",
 ];

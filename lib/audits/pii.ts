@@ -22,7 +22,7 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Pi
     for (const m of text.matchAll(d.pattern)) {
       const value = m[d.group ?? 0];
       if (value === undefined || value === "") continue;
-      const start = m.index + (d.group ? m[0].lastIndexOf(value) : 0);
+      const start = (m.index ?? 0) + (d.group ? m[0].lastIndexOf(value) : 0);
       if (d.accept && !d.accept(value, text, start)) continue;
       found.push({ type: d.type, start, end: start + value.length, value });
     }
@@ -73,23 +73,34 @@ export function auditPii(records: readonly AuditRecord[], types?: readonly PiiTy
       withPii.add(r);
       const redacted = redactPii(r[field], types);
       for (const s of spans) {
-        findings.push({ file: r.file, line: r.line, field, type: s.type, masked: mask(s.value),
-          redacted: redacted.length > 200 ? `${redacted.slice(0, 200)}…` : redacted });
+        findings.push({
+          file: r.file,
+          line: r.line,
+          field,
+          type: s.type,
+          masked: mask(s.value),
+          redacted: redacted.length > 200 ? `${redacted.slice(0, 200)}…` : redacted,
+        });
       }
     }
   }
   const byType = Object.fromEntries(PII_TYPES.map((t) => [t, 0])) as Record<PiiType, number>;
   for (const f of findings) byType[f.type]++;
-  const counts = { records: records.length, recordsWithPii: withPii.size,
-    findings: findings.length, ...byType };
+  const counts = {
+    records: records.length,
+    recordsWithPii: withPii.size,
+    findings: findings.length,
+    ...byType,
+  };
   const present = PII_TYPES.filter((t) => byType[t] > 0);
-  const summary = findings.length === 0
-    ? `Scanned ${records.length} records for e-mail addresses, phone numbers, card numbers, ` +
-      "IBANs, national ID numbers, IP addresses and credentials; none were found."
-    : `Scanned ${records.length} records: ${withPii.size} contain personal data or secrets ` +
-      `(${present.map((t) => `${byType[t]} ${t}`).join(", ")}). A model can learn and repeat ` +
-      "them; redact them (dataset.fix({ redactPii: true }) replaces each with a placeholder " +
-      "such as [EMAIL]) or drop those records, and rotate any real credential.";
+  const summary =
+    findings.length === 0
+      ? `Scanned ${records.length} records for e-mail addresses, phone numbers, card numbers, ` +
+        "IBANs, national ID numbers, IP addresses and credentials; none were found."
+      : `Scanned ${records.length} records: ${withPii.size} contain personal data or secrets ` +
+        `(${present.map((t) => `${byType[t]} ${t}`).join(", ")}). A model can learn and repeat ` +
+        "them; redact them (dataset.fix({ redactPii: true }) replaces each with a placeholder " +
+        "such as [EMAIL]) or drop those records, and rotate any real credential.";
   return {
     counts,
     findings,
@@ -102,7 +113,9 @@ function mask(value: string): string {
   const v = value.replace(/\s+/g, " ");
   if (v.length <= 4) return "*".repeat(v.length);
   const keep = Math.min(3, Math.floor(v.length / 6));
-  return v.slice(0, keep) + "*".repeat(Math.min(20, v.length - 2 * keep)) + v.slice(v.length - keep);
+  return (
+    v.slice(0, keep) + "*".repeat(Math.min(20, v.length - 2 * keep)) + v.slice(v.length - keep)
+  );
 }
 
 /** One line of a labelled file: the text and the values that are personal data or secrets. */
@@ -112,7 +125,10 @@ export interface LabelledText {
 }
 
 export interface PiiScores {
-  perType: Record<string, { tp: number; fp: number; fn: number; precision: number; recall: number }>;
+  perType: Record<
+    string,
+    { tp: number; fp: number; fn: number; precision: number; recall: number }
+  >;
   overall: { tp: number; fp: number; fn: number; precision: number; recall: number };
   /** Wrong findings and misses, for tuning. */
   errors: { text: string; kind: "fp" | "fn"; type: PiiType; value: string }[];
@@ -134,8 +150,12 @@ export function scorePii(lines: readonly LabelledText[]): PiiScores {
     const found = findPii(text);
     const used = new Set<number>();
     for (const gold of pii) {
-      const i = found.findIndex((f, j) => !used.has(j) && f.type === gold.type &&
-        (f.value.includes(gold.value) || gold.value.includes(f.value)));
+      const i = found.findIndex(
+        (f, j) =>
+          !used.has(j) &&
+          f.type === gold.type &&
+          (f.value.includes(gold.value) || gold.value.includes(f.value)),
+      );
       if (i >= 0) {
         used.add(i);
         bump(gold.type, "tp");

@@ -1,8 +1,15 @@
 // Data quality before training: exact and near duplicates, contradictions, empty, too short and
 // too long records, undecodable lines, label imbalance and overlap with another split.
 import { clusters, nearPairs } from "./minhash.js";
-import { type AuditData, type AuditRecord, normalizeText, type RecordRef, ref, type UnreadableLine,
-  words } from "./records.js";
+import {
+  type AuditData,
+  type AuditRecord,
+  normalizeText,
+  type RecordRef,
+  ref,
+  type UnreadableLine,
+  words,
+} from "./records.js";
 
 export interface QualityOptions {
   /** Counts tokens for the length checks; without one, words are counted. */
@@ -103,9 +110,8 @@ export function auditQuality(
   data: AuditData | readonly AuditRecord[],
   opts: QualityOptions = {},
 ): QualityResult {
-  const { records, undecodable, unparsable } = "records" in data
-    ? data
-    : { records: data, undecodable: [], unparsable: [] };
+  const { records, undecodable, unparsable } =
+    "records" in data ? data : { records: data, undecodable: [], unparsable: [] };
   const minTokens = opts.minTokens ?? 3;
   const maxTokens = opts.maxTokens ?? 512;
   const count = opts.tokenizer
@@ -128,7 +134,9 @@ export function auditQuality(
     .map((r, i) => ({ ...ref(r), tokens: lengths[i] }))
     .filter((f) => f.tokens > maxTokens);
   const labels = labelBalance(records, opts.imbalanceRatio ?? 10);
-  const overlap = opts.against ? findOverlap(records, opts.against, opts.nearThreshold ?? 0.8) : null;
+  const overlap = opts.against
+    ? findOverlap(records, opts.against, opts.nearThreshold ?? 0.8)
+    : null;
 
   const result: Omit<QualityResult, "summary"> = {
     counts: {
@@ -156,7 +164,11 @@ export function auditQuality(
     unit: opts.tokenizer ? "tokens" : "words",
     limits: { minTokens, maxTokens },
     charts: {
-      lengths: { ...histogram(lengths), xLabel: opts.tokenizer ? "tokens" : "words", yLabel: "records" },
+      lengths: {
+        ...histogram(lengths),
+        xLabel: opts.tokenizer ? "tokens" : "words",
+        yLabel: "records",
+      },
       labels: { x: labels.counts.map((c) => c.label), y: labels.counts.map((c) => c.count) },
     },
   };
@@ -192,8 +204,9 @@ function nearDuplicates(records: readonly AuditRecord[], threshold: number): Nea
 
 /** The same (or nearly the same) prompt with different answers. */
 function findContradictions(records: readonly AuditRecord[], threshold: number): Contradiction[] {
-  const byInput = [...groupBy(records, (r) => normalizeText(r.input)).entries()]
-    .filter(([input]) => input !== "");
+  const byInput = [...groupBy(records, (r) => normalizeText(r.input)).entries()].filter(
+    ([input]) => input !== "",
+  );
   const answersOf = (g: AuditRecord[]) => {
     const byOutput = groupBy(g, (r) => normalizeText(r.output));
     return [...byOutput.values()].map((rs) => ({ output: rs[0].output, records: rs.map(ref) }));
@@ -203,7 +216,10 @@ function findContradictions(records: readonly AuditRecord[], threshold: number):
     const answers = answersOf(g);
     if (answers.length > 1) out.push({ kind: "exact", similarity: 1, answers });
   }
-  const pairs = nearPairs(byInput.map(([input]) => input), { threshold });
+  const pairs = nearPairs(
+    byInput.map(([input]) => input),
+    { threshold },
+  );
   for (const { a, b, similarity } of pairs) {
     const ga = byInput[a][1];
     const gb = byInput[b][1];
@@ -252,15 +268,21 @@ function findOverlap(
   }
 
   // Near: pairs between distinct prompts of the two sets that are not exact matches.
-  const mine = [...groupBy(records, (r) => normalizeText(r.input)).entries()]
-    .filter(([t]) => t !== "" && !theirs.has(t));
+  const mine = [...groupBy(records, (r) => normalizeText(r.input)).entries()].filter(
+    ([t]) => t !== "" && !theirs.has(t),
+  );
   const other = [...theirs.entries()].filter(([t]) => t !== "");
   const texts = [...mine.map(([t]) => t), ...other.map(([t]) => t)];
   for (const { a, b, similarity } of nearPairs(texts, { threshold })) {
     const [i, j] = a < b ? [a, b] : [b, a];
     if (i >= mine.length || j < mine.length) continue;
     for (const r of mine[i][1]) {
-      out.push({ kind: "near", record: ref(r), other: ref(other[j - mine.length][1][0]), similarity });
+      out.push({
+        kind: "near",
+        record: ref(r),
+        other: ref(other[j - mine.length][1][0]),
+        similarity,
+      });
     }
   }
   return out;
@@ -293,7 +315,10 @@ function qualitySummary(r: Omit<QualityResult, "summary">): string {
   const say = (n: number, what: string) => n > 0 && problems.push(`${n} ${what}`);
   say(c.exactDuplicates, "exact duplicate records (copies beyond the first)");
   say(c.nearDuplicates, "near duplicates");
-  say(c.contradictions, "contradictions (the same or nearly the same prompt with different answers)");
+  say(
+    c.contradictions,
+    "contradictions (the same or nearly the same prompt with different answers)",
+  );
   say(c.empty, "empty prompts or answers");
   say(c.tooShort, `records under ${r.limits.minTokens} ${r.unit}`);
   say(c.tooLong, `records over ${r.limits.maxTokens} ${r.unit}`);
@@ -301,18 +326,24 @@ function qualitySummary(r: Omit<QualityResult, "summary">): string {
   say(c.unparsable, "lines that are not JSON records");
   say(c.overlap, "records whose prompt also appears in the other split");
   let text = `Checked ${c.records} records. `;
-  text += problems.length === 0
-    ? "No duplicates, contradictions, length or encoding problems were found."
-    : `Found ${problems.join("; ")}.`;
+  text +=
+    problems.length === 0
+      ? "No duplicates, contradictions, length or encoding problems were found."
+      : `Found ${problems.join("; ")}.`;
   if (r.labels.applies) {
-    text += ` The answers look like ${r.labels.distinct} labels; the most frequent occurs ` +
+    text +=
+      ` The answers look like ${r.labels.distinct} labels; the most frequent occurs ` +
       `${r.labels.ratio.toFixed(1)} times as often as the least (evenness ` +
       `${r.labels.evenness.toFixed(2)}, 1 = balanced)` +
-      (r.labels.flagged ? `, which is imbalanced: consider more examples of ${
-        r.labels.rare.slice(0, 5).join(", ") || "the rarest labels"}.` : ".");
+      (r.labels.flagged
+        ? `, which is imbalanced: consider more examples of ${
+            r.labels.rare.slice(0, 5).join(", ") || "the rarest labels"
+          }.`
+        : ".");
   }
   if (problems.length > 0) {
-    text += " Fix them with dataset.fix({...}) (or session.fixData) before training; " +
+    text +=
+      " Fix them with dataset.fix({...}) (or session.fixData) before training; " +
       "duplicates overweight some examples, and overlap with validation inflates its scores.";
   }
   return text;

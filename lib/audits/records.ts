@@ -38,7 +38,10 @@ export function fromExamples(examples: readonly Example[]): AuditRecord[] {
   return examples.map((e) => ({
     file: e.source.file,
     line: e.source.line,
-    input: e.messages.slice(0, -1).map((m) => m.content).join("\n"),
+    input: e.messages
+      .slice(0, -1)
+      .map((m) => m.content)
+      .join("\n"),
     output: e.messages[e.messages.length - 1].content,
   }));
 }
@@ -56,7 +59,9 @@ export function readAuditData(file: string): AuditData {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TunebookError(`${file}: ${code === "ENOENT" ? "file not found" : `cannot read (${code})`}`);
+    throw new TunebookError(
+      `${file}: ${code === "ENOENT" ? "file not found" : `cannot read (${code})`}`,
+    );
   }
   const data: AuditData = { records: [], undecodable: [], unparsable: [] };
   const strict = new TextDecoder("utf-8", { fatal: true });
@@ -69,10 +74,17 @@ export function readAuditData(file: string): AuditData {
     const bad = firstInvalidUtf8(raw);
     if (bad >= 0) {
       const hex = raw[bad].toString(16).toUpperCase().padStart(2, "0");
-      data.undecodable.push({ file, line, problem: `invalid UTF-8 byte 0x${hex} at column ${bad + 1}` });
+      data.undecodable.push({
+        file,
+        line,
+        problem: `invalid UTF-8 byte 0x${hex} at column ${bad + 1}`,
+      });
       continue;
     }
-    const text = strict.decode(raw).replace(/^\uFEFF/, "").trim();
+    const text = strict
+      .decode(raw)
+      .replace(/^\uFEFF/, "")
+      .trim();
     if (text === "") continue;
     const record = parseLine(text, file, line);
     if ("problem" in record) data.unparsable.push(record);
@@ -99,7 +111,10 @@ function parseLine(text: string, file: string, line: number): AuditRecord | Unre
     return {
       file,
       line,
-      input: msgs.slice(0, -1).map((m) => str(m.content)).join("\n"),
+      input: msgs
+        .slice(0, -1)
+        .map((m) => str(m.content))
+        .join("\n"),
       output: str(last?.content),
     };
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The tunebook command line: finetune, eval, generate and pretrain. User mistakes print one
-// line and exit 1; anything else is a bug and keeps its stack trace.
+// The tunebook command line: finetune, eval, generate, pretrain and audit. User mistakes
+// print one line and exit 1; anything else is a bug and keeps its stack trace.
 import { Command, CommanderError } from "commander";
 import { TunebookError } from "../errors.js";
 
@@ -71,6 +71,47 @@ program
     const { benchCommand } = await import("./bench.js");
     await benchCommand(opts);
   });
+
+program
+  .command("audit")
+  .description("audit a data file: quality and PII; contamination with --against; bias and " +
+    "memorisation with --run")
+  .requiredOption("--data <file>", "data file (.jsonl, .json or .csv)")
+  .option("--against <file>", "another data set to check for overlap (e.g. validation)")
+  .option("--run <dir>", "run folder: adds bias (CrowS-Pairs) and memorisation")
+  .option("--ngram <n>", "n-gram length for contamination", parseInteger, 13)
+  .option("--crows <file>", "CrowS-Pairs CSV (default data/audit/crows_pairs.csv)")
+  .option("--limit <n>", "examples per side for memorisation", parseInteger, 200)
+  .option("--json", "print one JSON object", false)
+  .action(async (opts) => {
+    const { auditCommand } = await import("./audit.js");
+    await auditCommand(opts);
+  });
+
+program
+  .command("tui")
+  .description("watch and steer a fine-tune in a terminal dashboard (default: the demo)")
+  .option("--config <file>", "fine-tuning config (JSON); default: the CLINC150 demo")
+  .option("--no-start", "load the model and data, then wait for n before training")
+  .action(async (opts: { config?: string; start: boolean }) => {
+    const { tuiCommand } = await import("../../tui/main.js");
+    await tuiCommand(opts);
+  });
+
+const kernel = program
+  .command("kernel")
+  .description("the Jupyter kernel: install or uninstall the kernel spec \"TypeScript (tunebook)\"");
+for (const action of ["install", "uninstall"] as const) {
+  kernel
+    .command(action)
+    .description(`${action} the kernel spec "tunebook" (default: for this user)`)
+    .option("--user", "this user's Jupyter data folder (the default)")
+    .option("--prefix <dir>", "PREFIX/share/jupyter/kernels, e.g. a virtual environment")
+    .action(async (opts: { user?: boolean; prefix?: string }) => {
+      const { kernelCommand } = await import("../../kernel/install.js");
+      kernelCommand(action, opts);
+    });
+}
 
 function parseInteger(value: string): number {
   const n = Number(value);

@@ -4,6 +4,8 @@ import { DataFrame } from "danfojs-node";
 import type { Tokenizer } from "../tokens/tokenizer.js";
 import { encodeAll, encodeExample, type EncodeReport, type EncodedRow, type OverLength }
   from "./encode.js";
+import { type FixOptions, type FixReport, fixExamples } from "../audits/fix.js";
+import type { QualityOptions } from "../audits/quality.js";
 import { loadRecords, type LoadOptions } from "./load.js";
 import type { Example } from "./records.js";
 import { splitExamples, type SplitOptions } from "./split.js";
@@ -60,6 +62,18 @@ export class Dataset {
     };
     if (this.tokenCounts) columns.tokens = this.tokenCounts;
     return new DataFrame(columns);
+  }
+
+  /**
+   * A new Dataset with the chosen remedies for data-quality findings applied (see
+   * lib/audits/fix.ts); the report lists each record removed or redacted.
+   */
+  fix(
+    remedies: FixOptions,
+    opts: Omit<QualityOptions, "against"> = {},
+  ): { dataset: Dataset; report: FixReport } {
+    const { examples, report } = fixExamples(this.examples, remedies, opts);
+    return { dataset: new Dataset(examples), report };
   }
 
   /** Distinct final assistant answers with how often each occurs, most frequent first. */
