@@ -60,7 +60,9 @@ class Block(torch.nn.Module):
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         rep = self.h // self.kv
         k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
-        att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
+        causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+        att = scores.masked_fill(causal, float("-inf")).softmax(-1) @ v
         x = x + self.o(att.transpose(1, 2).reshape(B, T, D))
         y = self.norm(x, self.n2)
         return x + self.down(F.silu(self.gate(y)) * self.up(y))

@@ -67,7 +67,8 @@ program
   .option("--case <name>", "toy, base-lora or base-full (default: all three)")
   .option("--steps <n>", "measured training steps after warm-up", parseInteger)
   .option("--json", "print one JSON object per case", false)
-  .action(async (opts: { case?: string; json: boolean; steps?: number }) => {
+  .option("--compare", "also run the PyTorch reference (bench/reference.py) on each case", false)
+  .action(async (opts: { case?: string; json: boolean; steps?: number; compare: boolean }) => {
     const { benchCommand } = await import("./bench.js");
     await benchCommand(opts);
   });
