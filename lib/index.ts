@@ -35,3 +35,17 @@ export { TfidfBaseline } from "./eval/baseline.js";
 export { openRun } from "./export/run-export.js";
 export { initBackend, describeBackend } from "./engine/backend.js";
 export { TunebookError } from "./errors.js";
+
+// Checks during and after training, and audits of data and models.
+export { OverfitMonitor } from "./checks/overfit.js";
+export { ForgettingCheck, compareForgetting } from "./checks/forgetting.js";
+export { memorisation } from "./checks/memorisation.js";
+export { logLikelihoods, textPerplexity } from "./checks/likelihood.js";
+export { auditQuality } from "./audits/quality.js";
+export { readAuditData, fromExamples } from "./audits/records.js";
+export { fixExamples } from "./audits/fix.js";
+export { findPii, redactPii, auditPii, scorePii } from "./audits/pii.js";
+export { loadCrowsPairs, crowsPairs } from "./audits/crows.js";
+export { identityTerms } from "./audits/identity.js";
+export { contamination } from "./audits/contamination.js";
+export { makeCanaries, canaryExamples, canaryExposure } from "./audits/canary.js";
