@@ -15,6 +15,7 @@ import { answerPrompts, type AnswerOptions } from "./eval/answer.js";
 import { LlamaModel } from "./model/llama.js";
 import type { LoraConfig } from "./model/lora.js";
 import { Tokenizer } from "./tokens/tokenizer.js";
+import { OverfitMonitor } from "./checks/overfit.js";
 import type { EncodedRow } from "./train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 import { meanLoss, TrainingRun } from "./train/run.js";
@@ -85,6 +86,11 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Continue from a checkpoint folder written by an earlier run. */
   resumeFrom?: string;
+  /**
+   * Stop when validation loss has risen `patience` evaluations in a row, and put back the
+   * weights of the best one. Without it, the rise is only a warning in the history.
+   */
+  earlyStopping?: { patience?: number; minDelta?: number };
 }
 
 export interface EvaluateOptions {
@@ -124,6 +130,8 @@ export class Session {
   method: { method: Method; lora?: LoraConfig; freezeLayers?: number } | undefined;
   readonly evaluations: EvalReport[] = [];
   baseline: EvalScores | undefined;
+  /** The overfitting monitor of the latest run: train/validation gap, warnings, early stop. */
+  overfit: OverfitMonitor | undefined;
   /** The files the data came from, for run.json. */
   dataFiles: { train: string | null; validation: string | null } | undefined;
 
@@ -287,6 +295,16 @@ export class Session {
     run.on("change", (c) => this.record("train", c.action, { step: c.step, ...c.details }));
     run.on("eval", (e) => this.record("train", "validation loss", { ...e }));
     run.on("end", (r) => this.record("train", "end", { ...r }));
+    this.overfit = OverfitMonitor.attach(run, {
+      patience: opts.earlyStopping?.patience ?? 3,
+      minDelta: opts.earlyStopping?.minDelta ?? 0,
+      earlyStop: opts.earlyStopping !== undefined,
+      params: opts.earlyStopping !== undefined ? params : undefined,
+      onWarning: (w) => {
+        this.record("train", "overfitting warning", { ...w });
+        this.log(`train | warning: ${w.message}`);
+      },
+    });
     this.run = run;
     this.record("train", "start", {
       ...this.method,

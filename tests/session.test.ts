@@ -64,6 +64,7 @@ describe("Session on the shipped base", () => {
     expect(tokens.train.count).toBe(240);
     expect(result.status).toBe("finished");
     expect(result.steps).toBe(45);
+    expect(session.overfit!.result().epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(after.validation_loss).toBeLessThan(before.validation_loss * 0.7);
     expect(after.format_consistency).toBeGreaterThan(before.format_consistency!);
     expect(session.history.map((h) => h.stage)).toEqual(
