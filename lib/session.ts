@@ -399,16 +399,6 @@ export class Session {
     this.log(`export | ${dir}`);
   }
 
-  /** Run settings and results in one object (what run.json holds). */
-  describe(): Record<string, unknown> {
-    return {
-      base_model: this.baseModel,
-      goal: this.goal,
-      method: this.method,
-      history: this.history,
-    };
-  }
-
   private prepareMethod(method: Method, opts: TrainOptions): void {
     if (method === "lora") {
       if (this.model.lora.size === 0) {

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../engine/backend.js";
 import { TunebookError } from "../errors.js";
-import { readPeftAdapter } from "../export/peft.js";
+import { attachAdapter } from "../export/run-export.js";
 import { generate } from "../model/generate.js";
 import { resolveModel } from "../model/hub.js";
 import { LlamaModel } from "../model/llama.js";
@@ -40,14 +40,7 @@ export async function generateCommand(opts: GenerateCommandOptions): Promise<voi
     if (!existsSync(adapterDir)) {
       throw new TunebookError(`${opts.run}: no adapter/ or merged/ folder; is it a run folder?`);
     }
-    const adapter = await readPeftAdapter(adapterDir);
-    model.loadLora(adapter.tensors, {
-      r: adapter.config.r,
-      alpha: adapter.config.loraAlpha,
-      dropout: adapter.config.loraDropout,
-      targetModules: adapter.config.targetModules,
-      useRslora: adapter.config.useRslora,
-    });
+    await attachAdapter(model, adapterDir);
   }
 
   const prompt = opts.ids !== undefined ? parseIds(opts.ids, model.config.vocabSize) : encodePrompt(tokenizer, opts);

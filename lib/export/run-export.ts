@@ -10,7 +10,7 @@ import { toHfConfig } from "../model/config.js";
 import { resolveModel } from "../model/hub.js";
 import { LlamaModel } from "../model/llama.js";
 import { linearShape, loraNames, loraScale, resolveTargets, linearName } from "../model/lora.js";
-import { type NamedTensor, writeSafetensors } from "../model/safetensors.js";
+import { writeSafetensors } from "../model/safetensors.js";
 import type { Session } from "../session.js";
 import { Tokenizer } from "../tokens/tokenizer.js";
 import { readPeftAdapter } from "./peft.js";
@@ -155,11 +155,14 @@ export async function openRun(
     throw new TunebookError(`${path.join(dir, "run.json")}: field "base_model" is missing`);
   }
   const baseDir = await resolveModel(isLocal(base) ? path.resolve(dir, base) : base);
-  const [model, tokenizer, adapter] = await Promise.all([
-    LlamaModel.load(baseDir),
-    Tokenizer.load(baseDir),
-    readPeftAdapter(folder.adapterDir),
-  ]);
+  const [model, tokenizer] = await Promise.all([LlamaModel.load(baseDir), Tokenizer.load(baseDir)]);
+  await attachAdapter(model, folder.adapterDir);
+  return { model, tokenizer, runJson };
+}
+
+/** Reads a PEFT adapter folder and attaches it to the model (base weights stay as they are). */
+export async function attachAdapter(model: LlamaModel, adapterDir: string): Promise<void> {
+  const adapter = await readPeftAdapter(adapterDir);
   model.loadLora(adapter.tensors, {
     r: adapter.config.r,
     alpha: adapter.config.loraAlpha,
@@ -167,7 +170,6 @@ export async function openRun(
     targetModules: adapter.config.targetModules,
     useRslora: adapter.config.useRslora,
   });
-  return { model, tokenizer, runJson };
 }
 
 /** Local base models are recorded relative to the run folder, so the pair can move together. */
@@ -183,5 +185,3 @@ function isLocal(name: string): boolean {
 function round(x: number): number {
   return Math.round(x * 1e5) / 1e5;
 }
-
-export type { NamedTensor };
