@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { LlamaModel } from "../lib/model/llama.js";
 import { readSafetensorsHeader } from "../lib/model/safetensors.js";
 import { Session } from "../lib/session.js";
 
@@ -95,6 +97,20 @@ describe("Session on the shipped base", () => {
     expect(run.labels).toHaveLength(6);
     expect(run.hyperparameters.learningRate).toBe(5e-3);
     expect(Object.keys(metrics)).toEqual(expect.arrayContaining(["before", "after", "baseline"]));
+  });
+
+  it("exports merged weights that give the adapter model's logits", async () => {
+    const mergedRun = path.join(dir, "merged-run");
+    await session.export(mergedRun, { merged: true });
+    const merged = await LlamaModel.load(path.join(mergedRun, "merged"));
+    const ids = tf.tensor2d([[1, 5, 9, 300, 41]], [1, 5], "int32");
+
+    const a = session.model.forward(ids);
+    const b = merged.forward(ids);
+
+    expect(tf.sub(a, b).abs().max().dataSync()[0]).toBeLessThan(1e-4);
+    tf.dispose([ids, a, b]);
+    merged.dispose();
   });
 
   it("`tunebook eval --json` scores the run on a JSONL file", () => {

@@ -1,15 +1,14 @@
 // Exports a session as a run folder (run.json, metrics.json, report.md, adapter/ in PEFT format,
 // and merged weights on request) and opens such a folder again for evaluation or generation.
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import { describeBackend } from "../engine/backend.js";
 import { TunebookError } from "../errors.js";
 import { toHfConfig } from "../model/config.js";
 import { resolveModel } from "../model/hub.js";
 import { LlamaModel } from "../model/llama.js";
-import { linearShape, loraNames, loraScale, resolveTargets, linearName } from "../model/lora.js";
+import { resolveTargets } from "../model/lora.js";
 import { writeSafetensors } from "../model/safetensors.js";
 import type { Session } from "../session.js";
 import { Tokenizer } from "../tokens/tokenizer.js";
@@ -103,36 +102,11 @@ function metricsJson(session: Session): Record<string, unknown> {
 
 /** A full model folder with every adapter folded into its base weight. */
 async function writeMerged(session: Session, dir: string): Promise<void> {
-  const { mkdir } = await import("node:fs/promises");
   await mkdir(dir);
   const model = session.model;
-  const tensors = model.namedTensors();
-  const cfg = model.loraConfig;
-  if (cfg !== null) {
-    const lora = model.loraTensors();
-    const scale = loraScale(cfg);
-    for (let i = 0; i < model.config.numLayers; i++) {
-      for (const m of resolveTargets(cfg)) {
-        const names = loraNames(i, m);
-        const a = lora.get(names.a)!;
-        const b = lora.get(names.b)!;
-        const w = tensors.get(linearName(i, m))!;
-        const merged = tf.tidy(() =>
-          tf
-            .tensor(w.values, w.shape)
-            .add(tf.matMul(tf.tensor2d(b.values, b.shape as [number, number]),
-              tf.tensor2d(a.values, a.shape as [number, number])).mul(scale)),
-        );
-        tensors.set(linearName(i, m), {
-          shape: linearShape(model.config, m),
-          values: merged.dataSync() as Float32Array,
-        });
-        merged.dispose();
-      }
-    }
-  }
-  await writeSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt" });
-  await writeFile(path.join(dir, "config.json"), JSON.stringify(toHfConfig(model.config), null, 2) + "\n");
+  await writeSafetensors(path.join(dir, "model.safetensors"), model.mergedTensors(), { format: "pt" });
+  const config = JSON.stringify(toHfConfig(model.config), null, 2) + "\n";
+  await writeFile(path.join(dir, "config.json"), config);
   await session.tokenizer.save(dir);
 }
 

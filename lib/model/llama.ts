@@ -487,6 +487,22 @@ export class LlamaModel {
     return copyOut(this.params);
   }
 
+  /**
+   * Hugging Face weights with every adapter folded in (W + B @ A * scale), copied out; the model
+   * keeps its adapters. For exporting merged weights.
+   */
+  mergedTensors(): Map<string, NamedTensor> {
+    const out = this.namedTensors();
+    for (const [name, ad] of this.adapters) {
+      const merged = tf.tidy(() =>
+        tf.add(this.p(name), tf.mul(tf.matMul(ad.b, ad.a), this.loraScaleValue)),
+      );
+      out.set(name, { shape: merged.shape, values: merged.dataSync() as Float32Array });
+      merged.dispose();
+    }
+    return out;
+  }
+
   /** Adapter weights by PEFT name, copied out of the backend (for saving an adapter). */
   loraTensors(): Map<string, NamedTensor> {
     return copyOut(this.lora);
