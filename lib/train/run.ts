@@ -119,6 +119,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
   private wantStop = false;
   private wantCheckpoint = false;
   private resumeGate: (() => void) | undefined;
+  private writing: Promise<string | undefined> | undefined;
 
   constructor(parts: RunParts) {
     this.parts = parts;
@@ -228,6 +229,36 @@ export class TrainingRun implements PromiseLike<RunResult> {
   /** Asks for a checkpoint at the next step boundary. */
   checkpoint(): void {
     this.wantCheckpoint = true;
+  }
+
+  /**
+   * Writes a checkpoint at once, while no step can start: when paused, stopped or finished
+   * (a running loop writes the one `checkpoint()` asks for). Returns the folder written.
+   */
+  async checkpointNow(): Promise<string | undefined> {
+    if (this.status === "running") {
+      throw new TunebookError(
+        "run.checkpointNow: the run is stepping; use run.checkpoint() for one at the next step",
+      );
+    }
+    // A resume while this writes waits for it in atBoundary, so no step changes the weights.
+    this.writing = this.writeCheckpoint();
+    try {
+      return await this.writing;
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /**
+   * Computes the validation loss now and emits it as an "eval" event. Call it between steps:
+   * from a key handler, a timer or a cell while the run goes on, is paused or has ended.
+   */
+  validate(): EvalEvent {
+    if (this.parts.validation.length === 0) {
+      throw new TunebookError("run.validate: there are no validation examples; load some first");
+    }
+    return this.evaluate(this.state.steps.at(-1)?.loss ?? Number.NaN);
   }
 
   /** A copy of the loop's position, for checkpoints. */
@@ -355,6 +386,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
       await new Promise<void>((resolve) => (this.resumeGate = resolve));
       this.resumeGate = undefined;
     }
+    if (this.writing !== undefined) await this.writing.catch(() => undefined);
   }
 
   private applyPending(): void {
@@ -437,7 +469,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
   }
 
   /** Mean validation loss per trained token. */
-  private evaluate(trainLoss: number): void {
+  private evaluate(trainLoss: number): EvalEvent {
     const validationLoss = meanLoss(
       this.parts.model,
       this.parts.validation,
@@ -452,14 +484,16 @@ export class TrainingRun implements PromiseLike<RunResult> {
     };
     this.state.evals.push(event);
     this.emitter.emit("eval", event);
+    return event;
   }
 
-  private async writeCheckpoint(): Promise<void> {
+  private async writeCheckpoint(): Promise<string | undefined> {
     this.wantCheckpoint = false;
-    if (this.parts.saveCheckpoint === undefined) return;
+    if (this.parts.saveCheckpoint === undefined) return undefined;
     const dir = await this.parts.saveCheckpoint(this.snapshot(), this.optimizer);
     this.record("checkpoint", { dir });
     this.emitter.emit("checkpoint", { step: this.state.step, dir });
+    return dir;
   }
 }
 
