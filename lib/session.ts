@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { Dataset } from "./data/dataset.js";
 import { encodeAll, type EncodeReport } from "./data/encode.js";
 import { loadRecords } from "./data/load.js";
-import type { Example } from "./data/records.js";
+import { type Example, toExamples } from "./data/records.js";
 import { splitExamples } from "./data/split.js";
 import { describeBackend, initBackend } from "./engine/backend.js";
 import { TunebookError } from "./errors.js";
@@ -16,6 +16,7 @@ import { LlamaModel } from "./model/llama.js";
 import type { LoraConfig } from "./model/lora.js";
 import { Tokenizer } from "./tokens/tokenizer.js";
 import { OverfitMonitor } from "./checks/overfit.js";
+import { checkOptions, TOKENIZE_RULES, TRAIN_RULES } from "./train/options.js";
 import type { EncodedRow } from "./train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 import { meanLoss, TrainingRun } from "./train/run.js";
@@ -172,12 +173,15 @@ export class Session {
 
   /** Loads training and validation records (files are checked line by line). */
   loadData(opts: DataOptions): { train: Dataset; validation: Dataset } {
-    const read = (src: string | Example[]) =>
-      typeof src === "string" ? loadRecords(src, { encoding: opts.encoding }) : src;
-    let train = read(opts.train);
+    if (this.run?.status === "running" || this.run?.status === "paused") {
+      throw new TunebookError("a run is training on the current data; stop it before loading new data");
+    }
+    const read = (src: string | Example[], name: string) =>
+      typeof src === "string" ? loadRecords(src, { encoding: opts.encoding }) : toExamples(src, name);
+    let train = read(opts.train, "train");
     let validation: Example[];
     if (opts.validation !== undefined) {
-      validation = read(opts.validation);
+      validation = read(opts.validation, "validation");
     } else {
       const split = splitExamples(train, {
         validationFraction: opts.validationFraction ?? 0.1,
@@ -229,6 +233,7 @@ export class Session {
   /** Encodes both splits with the chat template and a loss mask over the answers. */
   tokenize(opts: TokenizeOptions = {}): { train: EncodeReport; validation: EncodeReport } {
     const { train, validation } = this.requireData();
+    checkOptions(opts, TOKENIZE_RULES, "session.tokenize", "");
     const maxLength = opts.maxLength ?? this.model.config.maxPositions;
     const overLength = opts.overLength ?? "drop";
     const t = encodeAll(this.tokenizer, train.examples, { maxLength, overLength });
@@ -251,6 +256,8 @@ export class Session {
     if (this.run !== undefined && (this.run.status === "running" || this.run.status === "paused")) {
       throw new TunebookError("a run is still going; stop it (run.stop()) before starting another");
     }
+    checkOptions(opts, TRAIN_RULES, "session.train", "");
+    this.requireData();
     if (this.encoded === undefined) this.tokenize();
     const encoded = this.encoded!;
     const method = opts.method ?? "lora";
@@ -416,9 +423,21 @@ export class Session {
     }
   }
 
+  /**
+   * The label set of a label task: every answer in the training and validation data. A
+   * validation label the training set lacks stays in the set, so it counts as a miss, not as
+   * a hallucination.
+   */
+  labels(): string[] {
+    const { train, validation } = this.requireData();
+    const seen = new Set(train.labels().map((l) => l.label));
+    for (const l of validation.labels()) seen.add(l.label);
+    return [...seen];
+  }
+
   private answerSpec(): AnswerSpec {
     const answer = this.goal?.answer ?? "label";
-    if (answer === "label") return { kind: "label", labels: this.requireData().train.labels().map((l) => l.label) };
+    if (answer === "label") return { kind: "label", labels: this.labels() };
     if (answer === "json") return { kind: "json", requiredKeys: this.goal?.requiredKeys };
     return { kind: "free" };
   }

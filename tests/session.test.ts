@@ -157,7 +157,11 @@ describe("tunebook generate on stories260K (no tokenizer)", () => {
 describe("CLI errors", () => {
   it.each([
     [["generate", "--model", BASE, "--ids", "1,x", "--max-new-tokens", "2", "--json"], /--ids: item 2 \("x"\)/],
-    [["eval", "--run", "/nonexistent/run", "--data", "x.jsonl", "--json"], /nonexistent\/run/],
+    [["eval", "--run", "/nonexistent/run", "--data", path.join(ROOT, "data/clinc150/validation.jsonl"),
+      "--json"], /nonexistent\/run/],
+    [["eval", "--run", "/nonexistent/run", "--data", "x.jsonl", "--json"], /x.jsonl: file not found/],
+    [["eval", "--run", "r", "--data", "x.jsonl", "--limit", "0"], /--limit: expected a whole number >= 1, got "0"/],
+    [["finetune", "--out", "."], /is the current folder or one above it/],
     [["finetune", "--config", "/nonexistent.json"], /nonexistent.json: cannot read/],
   ])("%j fails with one line", (args, message) => {
     let stderr = "";

@@ -1,9 +1,11 @@
 // Fine-tuning config files: JSON with goal, base model, data, training and evaluation settings.
-// Relative paths are resolved against the config file's folder.
+// Relative paths are resolved against the config file's folder; every field is checked before
+// any work starts.
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { TunebookError } from "../errors.js";
 import type { Goal, TrainOptions } from "../session.js";
+import { checkOptions, type Rule, TOKENIZE_RULES, TRAIN_RULES } from "../train/options.js";
 
 export interface FinetuneConfig {
   goal: string;
@@ -29,11 +31,32 @@ export const DEMO_CONFIG = path.resolve(
   import.meta.url.includes("/dist/") ? "../../../configs/clinc150.json" : "../../configs/clinc150.json",
 );
 
-const TRAIN_KEYS = new Set([
-  "method", "lora", "freezeLayers", "epochs", "batchSize", "gradientAccumulation",
-  "learningRate", "warmupRatio", "minLearningRateRatio", "weightDecay", "maxGradNorm",
-  "evalEvery", "maxSteps", "seed", "checkpointDir",
-]);
+const TOP_RULES: Record<string, Rule> = {
+  goal: { kind: "string" },
+  answer: { kind: "enum", values: ["label", "json", "free"] },
+  requiredKeys: { kind: "strings" },
+  baseModel: { kind: "string" },
+  data: {
+    kind: "object",
+    rules: {
+      train: { kind: "string" },
+      validation: { kind: "string" },
+      validationFraction: { kind: "number", min: 0, max: 1, maxExclusive: true },
+      encoding: { kind: "enum", values: ["utf-8", "latin1"] },
+      ...TOKENIZE_RULES,
+    },
+  },
+  train: { kind: "object", rules: TRAIN_RULES },
+  eval: {
+    kind: "object",
+    rules: {
+      before: { kind: "int", min: 1 },
+      after: { kind: "int", min: 1 },
+      baseline: { kind: "boolean" },
+    },
+  },
+  out: { kind: "string" },
+};
 
 export function readConfig(file: string): FinetuneConfig {
   let text: string;
@@ -42,45 +65,34 @@ export function readConfig(file: string): FinetuneConfig {
   } catch (err) {
     throw new TunebookError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code})`);
   }
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(text) as Record<string, unknown>;
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new TunebookError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw new TunebookError(`${file}: not valid JSON (${(err as Error).message.split("\n")[0]})`);
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new TunebookError(`${file}: expected a JSON object with "data", "train", ... fields`);
+  }
+  // null means "the default" for the evaluation limits; elsewhere it is a mistake.
+  const c = raw as Record<string, unknown>;
+  const evalRaw = (c.eval ?? {}) as Record<string, unknown>;
+  const limits = { before: evalRaw.before ?? undefined, after: evalRaw.after ?? undefined };
+  checkOptions({ ...c, eval: c.eval === undefined ? undefined : { ...evalRaw, ...limits } }, TOP_RULES, file, "");
+  const data = (c.data ?? {}) as Record<string, unknown>;
+  if (data.train === undefined) {
+    throw new TunebookError(`${file}: field "data.train" is missing; name the training file`);
+  }
+
   const at = (p: string) => path.resolve(path.dirname(file), p);
-  const field = (name: string, value: unknown, type: string): void => {
-    if (typeof value !== type) {
-      throw new TunebookError(`${file}: field "${name}" must be a ${type}, got ${JSON.stringify(value)}`);
-    }
-  };
-
-  const data = (raw.data ?? {}) as Record<string, unknown>;
-  field("data.train", data.train, "string");
-  if (data.validation !== undefined) field("data.validation", data.validation, "string");
-  const train = (raw.train ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(train)) {
-    if (!TRAIN_KEYS.has(key)) {
-      throw new TunebookError(
-        `${file}: field "train.${key}" is unknown; use ${[...TRAIN_KEYS].join(", ")}`,
-      );
-    }
-  }
-  const answer = raw.answer ?? "label";
-  if (answer !== "label" && answer !== "json" && answer !== "free") {
-    throw new TunebookError(`${file}: field "answer" must be "label", "json" or "free"`);
-  }
-  const evalRaw = (raw.eval ?? {}) as Record<string, unknown>;
-
+  const local = (p: string) => p.startsWith(".") || p.startsWith("/");
   return {
-    goal: typeof raw.goal === "string" ? raw.goal : "",
-    answer,
-    requiredKeys: raw.requiredKeys as string[] | undefined,
+    goal: (c.goal as string | undefined) ?? "",
+    answer: (c.answer as Goal["answer"] | undefined) ?? "label",
+    requiredKeys: c.requiredKeys as string[] | undefined,
     baseModel:
-      typeof raw.baseModel === "string"
-        ? raw.baseModel.startsWith(".") || raw.baseModel.startsWith("/")
-          ? at(raw.baseModel)
-          : raw.baseModel
+      typeof c.baseModel === "string"
+        ? local(c.baseModel) ? at(c.baseModel) : c.baseModel
         : at("../models/tunebook-base"),
     data: {
       train: at(data.train as string),
@@ -90,12 +102,12 @@ export function readConfig(file: string): FinetuneConfig {
       maxLength: data.maxLength as number | undefined,
       overLength: data.overLength as "drop" | "truncate" | "error" | undefined,
     },
-    train: train as TrainOptions,
+    train: (c.train ?? {}) as TrainOptions,
     eval: {
-      before: (evalRaw.before as number | null | undefined) ?? null,
-      after: (evalRaw.after as number | null | undefined) ?? null,
+      before: (limits.before as number | undefined) ?? null,
+      after: (limits.after as number | undefined) ?? null,
       baseline: evalRaw.baseline !== false,
     },
-    out: typeof raw.out === "string" ? at(raw.out) : at("runs/run"),
+    out: typeof c.out === "string" ? at(c.out) : at("runs/run"),
   };
 }

@@ -6,11 +6,32 @@ import { openRun } from "../export/run-export.js";
 import { type AnswerSpec, scorePredictions } from "../eval/metrics.js";
 import { answerPrompts } from "../eval/answer.js";
 
-export async function evalCommand(opts: { run: string; data: string; json: boolean; limit?: number }) {
+export interface EvalOptions {
+  run: string;
+  data: string;
+  json: boolean;
+  limit?: number;
+  encoding?: "utf-8" | "latin1";
+}
+
+export async function evalCommand(opts: EvalOptions) {
   await initBackend();
+  const examples = loadRecords(opts.data, { encoding: opts.encoding }).slice(0, opts.limit);
   const { model, tokenizer, runJson } = await openRun(opts.run);
-  const examples = loadRecords(opts.data).slice(0, opts.limit);
   const spec = answerSpecOf(runJson, opts.run);
+  if (examples.length === 0) throw new TunebookError(`${opts.data}: no records to evaluate`);
+  if (spec.kind === "label") {
+    const known = new Set(spec.labels);
+    for (const e of examples) {
+      const answer = e.messages[e.messages.length - 1].content.trim();
+      if (!known.has(answer)) {
+        throw new TunebookError(
+          `${e.source.file}:${e.source.line}: output "${answer}" is not one of the run's ` +
+            `${known.size} labels (run.json "labels"); fix the record or evaluate another run`,
+        );
+      }
+    }
+  }
   // Label answers never need more tokens than the longest label (plus EOS and a spare).
   const maxNewTokens =
     spec.kind === "label"

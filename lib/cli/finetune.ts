@@ -2,11 +2,20 @@
 // fine-tunes, evaluates after, compares with the retrieval baseline and writes the run folder.
 import { DEMO_CONFIG, readConfig } from "./config.js";
 import { progressFor } from "./progress.js";
+import { checkDestination } from "../export/atomic.js";
 import { Session } from "../session.js";
 
-export async function finetuneCommand(opts: { config?: string; out?: string }): Promise<void> {
+export interface FinetuneOptions {
+  config?: string;
+  out?: string;
+  encoding?: "utf-8" | "latin1";
+}
+
+export async function finetuneCommand(opts: FinetuneOptions): Promise<void> {
   const config = readConfig(opts.config ?? DEMO_CONFIG);
   const out = opts.out ?? config.out;
+  // A bad destination must fail now, not after training.
+  await checkDestination(out, { overwrite: true, marker: "run.json" });
   const progress = progressFor("train");
   const log = (line: string) => progress.log(line);
   const started = Date.now();
@@ -21,7 +30,7 @@ export async function finetuneCommand(opts: { config?: string; out?: string }): 
     train: config.data.train,
     validation: config.data.validation,
     validationFraction: config.data.validationFraction,
-    encoding: config.data.encoding,
+    encoding: opts.encoding ?? config.data.encoding,
   });
   session.tokenize({ maxLength: config.data.maxLength, overLength: config.data.overLength });
 

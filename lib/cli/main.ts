@@ -3,6 +3,7 @@
 // print one line and exit 1; anything else is a bug and keeps its stack trace.
 import { Command, CommanderError } from "commander";
 import { TunebookError } from "../errors.js";
+import type { EvalOptions } from "./eval.js";
 
 const program = new Command()
   .name("tunebook")
@@ -15,7 +16,8 @@ program
   .description("fine-tune the base model on a data set and write a run folder (default: the demo)")
   .option("--config <file>", "fine-tuning config (JSON); default: the CLINC150 demo")
   .option("--out <dir>", "run folder to write (default: the config's, runs/demo for the demo)")
-  .action(async (opts: { config?: string; out?: string }) => {
+  .option("--encoding <name>", "text encoding of the data files: utf-8 or latin1", encoding)
+  .action(async (opts: { config?: string; out?: string; encoding?: "utf-8" | "latin1" }) => {
     const { finetuneCommand } = await import("./finetune.js");
     await finetuneCommand(opts);
   });
@@ -26,8 +28,9 @@ program
   .requiredOption("--run <dir>", "run folder written by `tunebook finetune`")
   .requiredOption("--data <file>", "JSONL file, one {\"input\", \"output\"} object a line")
   .option("--json", "print one JSON object", false)
-  .option("--limit <n>", "evaluate only the first n records", parseInteger)
-  .action(async (opts: { run: string; data: string; json: boolean; limit?: number }) => {
+  .option("--limit <n>", "evaluate only the first n records", integer("--limit", 1))
+  .option("--encoding <name>", "text encoding of the data file: utf-8 or latin1", encoding)
+  .action(async (opts: EvalOptions) => {
     const { evalCommand } = await import("./eval.js");
     await evalCommand(opts);
   });
@@ -39,10 +42,10 @@ program
   .option("--run <dir>", "run folder whose adapter or weights to apply")
   .option("--prompt <text>", "prompt text, rendered with the chat template")
   .option("--ids <list>", "prompt as comma-separated token ids, e.g. 1,2,3")
-  .option("--max-new-tokens <n>", "tokens to generate", parseInteger, 32)
+  .option("--max-new-tokens <n>", "tokens to generate", integer("--max-new-tokens", 1), 32)
   .option("--greedy", "always take the most likely token", false)
-  .option("--temperature <t>", "sampling temperature when not greedy", parseFloat, 1)
-  .option("--seed <n>", "sampling seed", parseInteger, 0)
+  .option("--temperature <t>", "sampling temperature when not greedy", positive("--temperature"), 1)
+  .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
   .option("--raw", "use the prompt text as is, without the chat template", false)
   .option("--json", "print one JSON object", false)
   .action(async (opts) => {
@@ -55,7 +58,7 @@ program
   .description("pretrain the shipped base model from the corpus (reproducible)")
   .option("--corpus <dir>", "folder of .txt files", "data/pretrain")
   .option("--out <dir>", "model folder to write", "models/tunebook-base")
-  .option("--steps <n>", "optimizer steps", parseInteger)
+  .option("--steps <n>", "optimizer steps", integer("--steps", 1))
   .action(async (opts: { corpus: string; out: string; steps?: number }) => {
     const { pretrainCommand } = await import("./pretrain.js");
     await pretrainCommand(opts);
@@ -65,7 +68,7 @@ program
   .command("bench")
   .description("measure training and generation speed, memory and tensor counts")
   .option("--case <name>", "toy, base-lora or base-full (default: all three)")
-  .option("--steps <n>", "measured training steps after warm-up", parseInteger)
+  .option("--steps <n>", "measured training steps after warm-up", integer("--steps", 1))
   .option("--json", "print one JSON object per case", false)
   .option("--compare", "also run the PyTorch reference (bench/reference.py) on each case", false)
   .action(async (opts: { case?: string; json: boolean; steps?: number; compare: boolean }) => {
@@ -80,9 +83,9 @@ program
   .requiredOption("--data <file>", "data file (.jsonl, .json or .csv)")
   .option("--against <file>", "another data set to check for overlap (e.g. validation)")
   .option("--run <dir>", "run folder: adds bias (CrowS-Pairs) and memorisation")
-  .option("--ngram <n>", "n-gram length for contamination", parseInteger, 13)
+  .option("--ngram <n>", "n-gram length for contamination", integer("--ngram", 1), 13)
   .option("--crows <file>", "CrowS-Pairs CSV (default data/audit/crows_pairs.csv)")
-  .option("--limit <n>", "examples per side for memorisation", parseInteger, 200)
+  .option("--limit <n>", "examples per side for memorisation", integer("--limit", 1), 200)
   .option("--json", "print one JSON object", false)
   .action(async (opts) => {
     const { auditCommand } = await import("./audit.js");
@@ -114,12 +117,32 @@ for (const action of ["install", "uninstall"] as const) {
     });
 }
 
-function parseInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new TunebookError(`expected a whole number, got "${value}"`);
+/** A parser for a whole-number option that names the option when the value is wrong. */
+function integer(option: string, min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+      throw new TunebookError(`${option}: expected a whole number >= ${min}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function positive(option: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+      throw new TunebookError(`${option}: expected a number >= 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function encoding(value: string): "utf-8" | "latin1" {
+  if (value !== "utf-8" && value !== "latin1") {
+    throw new TunebookError(`--encoding: expected utf-8 or latin1, got "${value}"`);
   }
-  return n;
+  return value;
 }
 
 try {

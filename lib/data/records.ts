@@ -42,7 +42,7 @@ export function toExample(value: unknown, source: Example["source"], where: stri
   // An empty instruction column (CSV) means none; an empty input is fine after an instruction.
   const user = [instruction, input].filter((s): s is string => !!s).join("\n");
   if (user === "") fail('fields "instruction" and "input" are both empty; give the prompt');
-  if (output === "") fail('field "output" is empty; give the answer or drop the record');
+  if (output.trim() === "") fail('field "output" is empty; give the answer or drop the record');
   return {
     messages: [
       { role: "user", content: user },
@@ -83,6 +83,9 @@ function chat(value: unknown, fail: (w: string) => never): Message[] {
   if (!messages.some((m) => m.role === "user")) {
     fail('messages has no "user" message; add the prompt the assistant answers');
   }
+  if (last.content.trim() === "") {
+    fail("the assistant's answer is empty; give the answer or drop the record");
+  }
   return messages;
 }
 
@@ -90,4 +93,19 @@ function kind(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/** Examples given in code: already-made Examples pass, plain records are checked like a file's. */
+export function toExamples(values: unknown, name: string): Example[] {
+  if (!Array.isArray(values)) {
+    throw new TunebookError(`${name}: expected a file path or an array of records, got ${kind(values)}`);
+  }
+  if (values.length === 0) throw new TunebookError(`${name}: no records`);
+  return values.map((v, i) => {
+    const rec = v as Partial<Example>;
+    const made = Array.isArray(rec?.messages) && typeof rec?.source === "object" && rec.source !== null;
+    return made
+      ? toExample({ messages: rec.messages }, rec.source!, `${name}[${i}]`)
+      : toExample(v, { file: name, line: i + 1 }, `${name}[${i}]`);
+  });
 }

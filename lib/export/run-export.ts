@@ -53,7 +53,7 @@ export async function exportRun(session: Session, dir: string, opts: ExportOptio
       adapter,
       extra: withWeights ? (tmp) => writeMerged(session, path.join(tmp, "merged")) : undefined,
     },
-    { overwrite: true },
+    { overwrite: true, marker: "run.json" },
   );
 }
 
@@ -76,7 +76,7 @@ function runJson(session: Session, base: string): Record<string, unknown> {
       validation: data?.validation.size ?? 0,
     },
     data_files: session.dataFiles,
-    labels: data?.train.labels().map((l) => l.label) ?? [],
+    labels: data === undefined ? [] : session.labels(),
     tokens: session.tokenReport ?? null,
     training: run === undefined
       ? null

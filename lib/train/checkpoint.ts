@@ -46,7 +46,7 @@ export async function saveCheckpoint(
       const json = { optimizer_step: state.step, ...info };
       await writeFile(path.join(tmp, STATE), JSON.stringify(json, null, 2) + "\n");
     },
-    { overwrite: true },
+    { overwrite: true, marker: "trainer_state.json" },
   );
 }
 

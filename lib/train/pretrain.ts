@@ -151,7 +151,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       await writeFile(path.join(tmp, "heldout.txt"), heldOut.map((d) => d.text).join("\n\n"));
       await writeFile(path.join(tmp, "README.md"), modelCard(o, result, docs, run.steps.length));
     },
-    { overwrite: true },
+    { overwrite: true, marker: "config.json" },
   );
   model.dispose();
   o.log(
