@@ -56,7 +56,7 @@ function fromJsonl(text: string, file: string): Example[] {
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new TunebookError(`${where}: not valid JSON (${(e as Error).message})`);
+      throw new TunebookError(`${where}: not valid JSON (${oneLine((e as Error).message)})`);
     }
     examples.push(toExample(value, { file, line: i + 1 }, where));
   });
@@ -69,9 +69,8 @@ function fromJson(text: string, file: string): Example[] {
     value = JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const line = pos ? lineAt(text, Number(pos[1])) : undefined;
-    throw new TunebookError(`${file}${line ? `:${line}` : ""}: not valid JSON (${msg})`);
+    const line = errorLine(text, msg);
+    throw new TunebookError(`${file}${line ? `:${line}` : ""}: not valid JSON (${oneLine(msg)})`);
   }
 
   let records: unknown;
@@ -166,4 +165,18 @@ function elementLines(text: string, key: string | undefined): number[] {
     }
   }
   return lines;
+}
+
+/** JSON.parse messages may quote the text around the error, newlines included. */
+function oneLine(msg: string): string {
+  return msg.replace(/\s+/g, " ");
+}
+
+/** The line of a JSON.parse error: from its position, or by finding the text it quotes. */
+function errorLine(text: string, msg: string): number | undefined {
+  const pos = /position (\d+)/.exec(msg);
+  if (pos) return lineAt(text, Number(pos[1]));
+  const quoted = /"(?:\.\.\.)?([\s\S]*?)(?:\.\.\.)?" is not valid JSON/.exec(msg);
+  const at = quoted ? text.indexOf(quoted[1]) : -1;
+  return at === -1 ? undefined : lineAt(text, at + quoted![1].trimEnd().length - 1);
 }
