@@ -136,6 +136,8 @@ describe("loadRecords: bad input", () => {
     ["JSON train key record", "train.json", `{"train": [${pair("a", "b")},\n\n{"input": 1}]}`,
       'train.json:3: record 1: field "input" must be a string'],
     ["broken JSON file", "train.json", '[\n{"input": "a",\n}\n]', "train.json:3: not valid JSON ("],
+    ["trailing comma in an array", "train.json", '[\n {"input": "a", "output": "b"},\n ]\n',
+      "train.json:3: not valid JSON ("],
     ["JSON of the wrong shape", "train.json", '{"rows": []}',
       'train.json: expected an array of records, or an object with a "train" or "data" array'],
     ["CSV missing column", "train.csv", "input,answer\na,b\n",
