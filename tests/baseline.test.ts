@@ -96,9 +96,16 @@ describe("TfidfBaseline on a known set", () => {
 });
 
 describe("TfidfBaseline on CLINC150", () => {
-  const clinc = JSON.parse(
-    readFileSync(new URL("../../shared/data/finetune/clinc150.json", import.meta.url), "utf8"),
-  ) as Record<string, [string, string][]>;
+  // The shipped JSONL copy of CLINC150's train and validation splits.
+  const read = (file: string): [string, string][] =>
+    readFileSync(new URL(`../data/clinc150/${file}`, import.meta.url), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const { input, output } = JSON.parse(line) as { input: string; output: string };
+        return [input, output];
+      });
+  const clinc = { train: read("train.jsonl"), val: read("validation.jsonl") };
   const labels = [...new Set(clinc.train.map(([, label]) => label))].sort().slice(0, 30);
   const keep = new Set(labels);
   const slice = (rows: [string, string][]) =>

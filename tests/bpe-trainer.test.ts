@@ -7,7 +7,7 @@ import { SPECIAL_TOKENS } from "../lib/tokens/template.js";
 import { TunebookError } from "../lib/errors.js";
 
 const specials = [...SPECIAL_TOKENS];
-const shakespeare = readFileSync("../shared/data/pretrain/tinyshakespeare.txt", "utf-8");
+const shakespeare = readFileSync("data/pretrain/tinyshakespeare.txt", "utf-8");
 const sample = shakespeare.slice(0, 100_000).split("\n\n");
 
 type Model = { vocab: Record<string, number>; merges: [string, string][]; unk_token: string };

@@ -8,7 +8,7 @@ import { CHAT_TEMPLATE, SPECIAL_TOKENS } from "../lib/tokens/template.js";
 import { Tokenizer, defaultTokenizerConfig } from "../lib/tokens/tokenizer.js";
 import { TunebookError } from "../lib/errors.js";
 
-const text = readFileSync("../shared/data/pretrain/tinyshakespeare.txt", "utf-8").slice(0, 60_000);
+const text = readFileSync("data/pretrain/tinyshakespeare.txt", "utf-8").slice(0, 60_000);
 const tok = Tokenizer.fromJSON(
   trainBpe([text], { vocabSize: 500, specialTokens: [...SPECIAL_TOKENS] }),
   defaultTokenizerConfig(CHAT_TEMPLATE),

@@ -12,7 +12,7 @@ import { type LlamaConfig, parseLlamaConfig, toHfConfig } from "../lib/model/con
 import { generate } from "../lib/model/generate.js";
 import { LlamaModel } from "../lib/model/llama.js";
 
-const STORIES = "/work/shared/data/models/stories260K-hf";
+const STORIES = new URL("fixtures/stories260K-hf", import.meta.url).pathname;
 // From the model folder's README (checked there against llama2.c's run.c).
 const EXPECTED: { prompt: number[]; tokens: number[] }[] = [
   {

@@ -8,7 +8,7 @@ import { TunebookError } from "../lib/errors.js";
 import { readSafetensors, writeSafetensors } from "../lib/model/safetensors.js";
 import { loadModelFolder } from "../lib/model/weights.js";
 
-const STORIES = "/work/shared/data/models/stories260K-hf";
+const STORIES = new URL("fixtures/stories260K-hf", import.meta.url).pathname;
 let dir: string;
 
 beforeAll(async () => {

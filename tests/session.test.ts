@@ -13,7 +13,7 @@ import { Session } from "../lib/session.js";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BASE = process.env.TUNEBOOK_TEST_BASE ?? path.join(ROOT, "models/tunebook-base");
 const CLI = ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts")];
-const STORIES = path.resolve(ROOT, "../shared/data/models/stories260K-hf");
+const STORIES = path.join(ROOT, "tests/fixtures/stories260K-hf");
 
 /** A 6-intent slice of CLINC150, so a few dozen steps can learn something. */
 function slice(file: string, intents: string[], perIntent: number): string {

@@ -8,7 +8,7 @@ import { Tokenizer, defaultTokenizerConfig } from "../lib/tokens/tokenizer.js";
 import { CHAT_TEMPLATE, SPECIAL_TOKENS } from "../lib/tokens/template.js";
 import { TunebookError } from "../lib/errors.js";
 
-const shakespeare = readFileSync("../shared/data/pretrain/tinyshakespeare.txt", "utf-8");
+const shakespeare = readFileSync("data/pretrain/tinyshakespeare.txt", "utf-8");
 const texts = [shakespeare.slice(0, 150_000), "naïve café 東京 🤖🎉 “quotes” tab\tend"];
 const tokenizerJson = trainBpe(texts, { vocabSize: 800, specialTokens: [...SPECIAL_TOKENS] });
 const tok = Tokenizer.fromJSON(tokenizerJson, defaultTokenizerConfig(CHAT_TEMPLATE));
