@@ -57,7 +57,7 @@ describe("readConfig", () => {
     ["overlength.json", JSON.stringify({ data: { train: "t", overLength: "chop" } }),
       /field "data.overLength" must be one of "drop", "truncate", "error"/],
     ["before.json", JSON.stringify({ data: { train: "t" }, eval: { before: -1 } }),
-      /field "eval.before" must be a whole number >= 1, got -1/],
+      /field "eval.before" must be a whole number >= 0, got -1/],
   ])("%s fails with a one-line message", (name, text, message) => {
     expect(() => readConfig(write(name, text))).toThrow(message);
   });

@@ -144,6 +144,8 @@ describe("TrainingRun", () => {
     expect(result.steps).toBe(64);
     expect(run.steps.at(-1)!.loss).toBeLessThan(run.steps[0].loss * 0.5);
     expect(run.evals.length).toBe(8);
+    const firstEpoch = run.steps.slice(0, 8).map((s) => s.loss);
+    expect(run.evals[0].trainLoss).toBeCloseTo(firstEpoch.reduce((a, b) => a + b) / 8, 6);
     expect(new Set(counts.slice(2)).size).toBe(1);
   });
 

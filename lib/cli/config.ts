@@ -21,7 +21,7 @@ export interface FinetuneConfig {
     overLength?: "drop" | "truncate" | "error";
   };
   train: TrainOptions;
-  /** How many validation examples to evaluate before and after training (null: all). */
+  /** Validation examples to evaluate before and after training (null: all, 0: skip). */
   eval: { before: number | null; after: number | null; baseline: boolean };
   out: string;
 }
@@ -50,8 +50,8 @@ const TOP_RULES: Record<string, Rule> = {
   eval: {
     kind: "object",
     rules: {
-      before: { kind: "int", min: 1 },
-      after: { kind: "int", min: 1 },
+      before: { kind: "int", min: 0 },
+      after: { kind: "int", min: 0 },
       baseline: { kind: "boolean" },
     },
   },

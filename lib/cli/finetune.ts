@@ -34,7 +34,10 @@ export async function finetuneCommand(opts: FinetuneOptions): Promise<void> {
   });
   session.tokenize({ maxLength: config.data.maxLength, overLength: config.data.overLength });
 
-  const before = await session.evaluate({ label: "before", limit: config.eval.before ?? undefined });
+  const before =
+    config.eval.before === 0
+      ? null
+      : await session.evaluate({ label: "before", limit: config.eval.before ?? undefined });
   if (config.eval.baseline) session.evaluateBaseline();
 
   const run = session.train(config.train);
@@ -56,7 +59,10 @@ export async function finetuneCommand(opts: FinetuneOptions): Promise<void> {
     progress.stop();
   }
 
-  const after = await session.evaluate({ label: "after", limit: config.eval.after ?? undefined });
+  const after =
+    config.eval.after === 0
+      ? null
+      : await session.evaluate({ label: "after", limit: config.eval.after ?? undefined });
   await session.export(out);
 
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
@@ -65,10 +71,12 @@ export async function finetuneCommand(opts: FinetuneOptions): Promise<void> {
     [
       "",
       `                      before    after   baseline (TF-IDF class centroid)`,
-      row("accuracy", before.accuracy, after.accuracy, baseline?.accuracy),
-      row("format consistency", before.format_consistency, after.format_consistency, baseline?.format_consistency),
-      row("hallucination rate", before.hallucination_rate, after.hallucination_rate, baseline?.hallucination_rate),
-      row("validation loss", before.validation_loss, after.validation_loss, undefined),
+      row("accuracy", before?.accuracy, after?.accuracy, baseline?.accuracy),
+      row("format consistency", before?.format_consistency, after?.format_consistency,
+        baseline?.format_consistency),
+      row("hallucination rate", before?.hallucination_rate, after?.hallucination_rate,
+        baseline?.hallucination_rate),
+      row("validation loss", before?.validation_loss, after?.validation_loss, undefined),
       "",
       `run folder ${out} | ${minutes} min`,
       "",
@@ -76,7 +84,9 @@ export async function finetuneCommand(opts: FinetuneOptions): Promise<void> {
   );
 }
 
-function row(name: string, a: number | null, b: number | null, c: number | null | undefined) {
+type Cell = number | null | undefined;
+
+function row(name: string, a: Cell, b: Cell, c: Cell) {
   const f = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x.toFixed(3));
   return `${name.padEnd(20)} ${f(a).padStart(8)} ${f(b).padStart(8)} ${f(c).padStart(10)}`;
 }

@@ -54,6 +54,7 @@ export interface EvalEvent {
   step: number;
   epoch: number;
   validationLoss: number;
+  /** Mean training loss over the steps since the previous evaluation. */
   trainLoss: number;
 }
 
@@ -258,7 +259,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
     if (this.parts.validation.length === 0) {
       throw new TunebookError("run.validate: there are no validation examples; load some first");
     }
-    return this.evaluate(this.state.steps.at(-1)?.loss ?? Number.NaN);
+    return this.evaluate();
   }
 
   /** A copy of the loop's position, for checkpoints. */
@@ -367,7 +368,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
       const lastStep = this.state.step >= this.totalSteps;
       const every = this.settings.evalEvery;
       if (epochDone || lastStep || (every > 0 && this.state.step % every === 0)) {
-        if (this.parts.validation.length > 0) this.evaluate(loss);
+        if (this.parts.validation.length > 0) this.evaluate();
       }
       if (epochDone) {
         this.emitter.emit("epoch", { epoch: this.state.epoch + 1, step: this.state.step });
@@ -469,7 +470,16 @@ export class TrainingRun implements PromiseLike<RunResult> {
   }
 
   /** Mean validation loss per trained token. */
-  private evaluate(trainLoss: number): EvalEvent {
+  /** Mean training loss of the steps since the previous evaluation (or the start). */
+  private trainLossSinceEval(): number {
+    const since = this.state.evals.at(-1)?.step ?? 0;
+    const recent = this.state.steps.filter((s) => s.step > since);
+    if (recent.length === 0) return this.state.steps.at(-1)?.loss ?? Number.NaN;
+    return recent.reduce((sum, s) => sum + s.loss, 0) / recent.length;
+  }
+
+  private evaluate(): EvalEvent {
+    const trainLoss = this.trainLossSinceEval();
     const validationLoss = meanLoss(
       this.parts.model,
       this.parts.validation,
