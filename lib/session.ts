@@ -97,7 +97,7 @@ export interface TrainOptions {
 export interface EvaluateOptions {
   /** A name for this evaluation in reports, e.g. "before" or "after". */
   label?: string;
-  /** Evaluate only the first n validation examples. */
+  /** Evaluate n validation examples spread evenly over the set (default: all). */
   limit?: number;
   maxNewTokens?: number;
   batchSize?: number;
@@ -326,7 +326,7 @@ export class Session {
   async evaluate(opts: EvaluateOptions = {}): Promise<EvalReport> {
     const started = Date.now();
     const { validation } = this.requireData();
-    const examples = validation.examples.slice(0, opts.limit ?? validation.examples.length);
+    const examples = spread(validation.examples, opts.limit);
     const spec = this.answerSpec();
     const answers = this.answer(examples, opts);
     const scores = scorePredictions(
@@ -338,7 +338,8 @@ export class Session {
       spec,
     );
     if (this.encoded === undefined) this.tokenize();
-    const loss = meanLoss(this.model, this.encoded!.validation.slice(0, examples.length), 32, this.tokenizer.padId);
+    const rows = spread(this.encoded!.validation, opts.limit);
+    const loss = meanLoss(this.model, rows, 32, this.tokenizer.padId);
     const report: EvalReport = {
       label: opts.label ?? `evaluation ${this.evaluations.length + 1}`,
       ...scores,
@@ -374,7 +375,7 @@ export class Session {
     const baseline = TfidfBaseline.fit(
       train.examples.map((e) => ({ input: promptText(e), output: lastAnswer(e) })),
     );
-    const examples = validation.examples.slice(0, opts.limit ?? validation.examples.length);
+    const examples = spread(validation.examples, opts.limit);
     this.baseline = scorePredictions(
       examples.map((e) => ({
         prediction: baseline.predict(promptText(e)),
@@ -461,6 +462,18 @@ export class Session {
   private record(stage: Stage, action: string, details: Record<string, unknown>): void {
     this.history.push({ time: new Date().toISOString(), stage, action, details });
   }
+}
+
+/**
+ * `limit` items spread evenly over the list (all of it without a limit): data files are often
+ * grouped by label, so the first n would cover a few classes only.
+ */
+function spread<T>(items: readonly T[], limit: number | undefined): T[] {
+  if (limit === undefined || limit >= items.length) return items.slice();
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new TunebookError(`limit must be a whole number >= 1, got ${limit}`);
+  }
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
 }
 
 function lastAnswer(e: Example): string {
