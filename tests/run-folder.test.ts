@@ -169,3 +169,14 @@ describe("renderReport", () => {
     expect(renderReport({}, {})).toBe("# Fine-tuning report\n");
   });
 });
+
+describe("renderReport verdict", () => {
+  it.each([
+    [0.7, 0.8, "The retrieval baseline is still ahead: accuracy 0.800 against 0.700"],
+    [0.9, 0.8, "Fine-tuning beats the retrieval baseline: accuracy 0.900 against 0.800."],
+  ])("after %f, baseline %f", (after, baseline, sentence) => {
+    const text = renderReport({}, { after: { accuracy: after }, baseline: { accuracy: baseline } });
+
+    expect(text).toContain(sentence);
+  });
+});

@@ -95,7 +95,8 @@ describe("Session on the shipped base", () => {
       .toEqual([128, 8]);
     expect(run.method.method).toBe("lora");
     expect(run.labels).toHaveLength(6);
-    expect(run.hyperparameters.learningRate).toBe(5e-3);
+    expect(run.hyperparameters).toMatchObject({ method: "lora", lora_r: 8, learningRate: 5e-3 });
+    expect(run.hyperparameters).not.toHaveProperty("padId");
     expect(Object.keys(metrics)).toEqual(expect.arrayContaining(["before", "after", "baseline"]));
   });
 

@@ -70,6 +70,18 @@ function table(header: string[], rows: string[][]): string[] {
   ];
 }
 
+/** One sentence: did fine-tuning beat the retrieval baseline on accuracy? */
+function baselineVerdict(after?: StageMetrics, baseline?: StageMetrics): string | null {
+  if (typeof after?.accuracy !== "number" || typeof baseline?.accuracy !== "number") return null;
+  const gap = after.accuracy - baseline.accuracy;
+  const a = num(after.accuracy, 3);
+  const b = num(baseline.accuracy, 3);
+  return gap >= 0
+    ? `Fine-tuning beats the retrieval baseline: accuracy ${a} against ${b}.`
+    : `The retrieval baseline is still ahead: accuracy ${b} against ${a} after fine-tuning; ` +
+        `a larger base model, more epochs or cleaner data may close the gap.`;
+}
+
 /** Markdown for report.md. Sections without data are left out. */
 export function renderReport(runJson: object, metrics: object): string {
   const run = runJson as RunSummary;
@@ -113,6 +125,8 @@ export function renderReport(runJson: object, metrics: object): string {
     const header = ["Metric", ...stages.map(([, title]) => title)];
     if (withDelta) header.push("Change");
     out.push("## Metrics", "", ...table(header, rows), "");
+    const verdict = baselineVerdict(stage("after"), stage("baseline"));
+    if (verdict !== null) out.push(verdict, "");
   }
 
   // The ten classes with the lowest F1 in the last stage that has per-class scores.

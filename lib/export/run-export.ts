@@ -70,7 +70,7 @@ function runJson(session: Session, base: string): Record<string, unknown> {
     tokenizer: base,
     chat_template: session.tokenizer.chatTemplate ?? null,
     method: session.method,
-    hyperparameters: run === undefined ? {} : { ...run.options, ...run.settings },
+    hyperparameters: run === undefined ? {} : hyperparameters(session),
     data: {
       train: data?.train.size ?? 0,
       validation: data?.validation.size ?? 0,
@@ -91,6 +91,22 @@ function runJson(session: Session, base: string): Record<string, unknown> {
         },
     history: session.history,
   };
+}
+
+/** The settings a reader of report.md wants: method and adapter first, then the loop's. */
+function hyperparameters(session: Session): Record<string, unknown> {
+  const { padId: _pad, ...loop } = { ...session.run!.options, ...session.run!.settings };
+  const m = session.method!;
+  const lora = m.lora === undefined
+    ? {}
+    : {
+        lora_r: m.lora.r,
+        lora_alpha: m.lora.alpha,
+        lora_dropout: m.lora.dropout,
+        target_modules: resolveTargets(m.lora).join(","),
+      };
+  const freeze = m.freezeLayers === undefined ? {} : { freezeLayers: m.freezeLayers };
+  return { method: m.method, ...lora, ...freeze, ...loop };
 }
 
 function metricsJson(session: Session): Record<string, unknown> {
