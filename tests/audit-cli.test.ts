@@ -65,6 +65,22 @@ describe("tunebook audit", () => {
       expect(report[s].summary.length).toBeGreaterThan(40);
   }, 30_000);
 
+  it("refuses an empty data file in one line", () => {
+    const empty = path.join(path.dirname(train), "empty.jsonl");
+    writeFileSync(empty, "\n\n");
+    let stderr = "";
+    try {
+      execFileSync("npx", ["tsx", "lib/cli/main.ts", "audit", "--data", empty, "--json"], {
+        encoding: "utf8",
+        stdio: "pipe",
+      });
+    } catch (err) {
+      stderr = (err as { stderr: string }).stderr;
+    }
+
+    expect(stderr.trim()).toBe(`tunebook: ${empty}: no records to audit`);
+  }, 30_000);
+
   it("adds bias and memorisation for a run folder", async () => {
     const base = await textModelDir(0);
     const crows = path.join(dir, "crows.csv");

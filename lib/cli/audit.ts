@@ -52,8 +52,8 @@ export async function auditCommand(opts: AuditCommandOptions): Promise<void> {
 
 /** The audit as one object: the JSON that `--json` prints. */
 export async function runAudit(opts: AuditCommandOptions): Promise<Record<string, unknown>> {
-  const data = readAuditData(opts.data);
-  const against = opts.against ? readAuditData(opts.against) : undefined;
+  const data = nonEmpty(readAuditData(opts.data), opts.data);
+  const against = opts.against ? nonEmpty(readAuditData(opts.against), opts.against) : undefined;
   const opened = opts.run ? await openForAudit(opts.run) : undefined;
   const tokenizer = opened?.tokenizer ?? (await baseTokenizer());
   const maxTokens = opened?.model.config.maxPositions ?? (tokenizer ? 128 : 512);
@@ -192,4 +192,15 @@ function biasSection(opened: Opened, records: readonly AuditRecord[], crowsFile:
       (before ? ` Before fine-tuning (base model): ${pct(before.overall.share)}.` : "") +
       ` ${identity.summary}`,
   };
+}
+
+/** An audit of nothing would report "no problems": an empty file is a mistake to name. */
+function nonEmpty<T extends { records: unknown[]; undecodable: unknown[]; unparsable: unknown[] }>(
+  data: T,
+  file: string,
+): T {
+  if (data.records.length + data.undecodable.length + data.unparsable.length === 0) {
+    throw new TunebookError(`${file}: no records to audit`);
+  }
+  return data;
 }
