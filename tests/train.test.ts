@@ -9,7 +9,7 @@ import { AdamW } from "../lib/train/adamw.js";
 import { epochOrder, makeBatch, Rng } from "../lib/train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "../lib/train/checkpoint.js";
 import { batchLossSum, maskedLossSum } from "../lib/train/loss.js";
-import { TrainingRun } from "../lib/train/run.js";
+import { meanLoss, meanLossAsync, TrainingRun } from "../lib/train/run.js";
 import { learningRateAt } from "../lib/train/schedule.js";
 import { loopOptions, tinyModel, tinyRows } from "./helpers/tiny.js";
 
@@ -91,6 +91,23 @@ describe("batchLossSum", () => {
       const diff = tf.sub(a.grads[name], b.grads[name]).abs().max().dataSync()[0];
       expect(diff).toBeLessThan(1e-5);
     }
+  });
+});
+
+describe("meanLossAsync", () => {
+  it("gives meanLoss's value while letting timers run between batches", async () => {
+    const model = tinyModel(4);
+    const rows = tinyRows(40);
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 0);
+
+    const sync = meanLoss(model, rows, 4, 0);
+    const ticksBefore = ticks;
+    const async = await meanLossAsync(model, rows, 4, 0);
+    clearInterval(timer);
+
+    expect(async).toBeCloseTo(sync, 6);
+    expect(ticks).toBeGreaterThan(ticksBefore);
   });
 });
 

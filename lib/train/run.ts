@@ -368,7 +368,7 @@ export class TrainingRun implements PromiseLike<RunResult> {
       const lastStep = this.state.step >= this.totalSteps;
       const every = this.settings.evalEvery;
       if (epochDone || lastStep || (every > 0 && this.state.step % every === 0)) {
-        if (this.parts.validation.length > 0) this.evaluate();
+        if (this.parts.validation.length > 0) await this.evaluateBetweenSteps();
       }
       if (epochDone) {
         this.emitter.emit("epoch", { epoch: this.state.epoch + 1, step: this.state.step });
@@ -479,18 +479,23 @@ export class TrainingRun implements PromiseLike<RunResult> {
   }
 
   private evaluate(): EvalEvent {
-    const trainLoss = this.trainLossSinceEval();
-    const validationLoss = meanLoss(
-      this.parts.model,
-      this.parts.validation,
-      this.parts.options.batchSize,
-      this.parts.options.padId,
-    );
+    const o = this.parts.options;
+    return this.recordEval(meanLoss(this.parts.model, this.parts.validation, o.batchSize, o.padId));
+  }
+
+  /** The loop's evaluation: the same numbers, but other work runs between its batches. */
+  private async evaluateBetweenSteps(): Promise<EvalEvent> {
+    const o = this.parts.options;
+    const loss = await meanLossAsync(this.parts.model, this.parts.validation, o.batchSize, o.padId);
+    return this.recordEval(loss);
+  }
+
+  private recordEval(validationLoss: number): EvalEvent {
     const event: EvalEvent = {
       step: this.state.step,
       epoch: this.state.epoch + 1,
       validationLoss,
-      trainLoss,
+      trainLoss: this.trainLossSinceEval(),
     };
     this.state.evals.push(event);
     this.emitter.emit("eval", event);
@@ -507,6 +512,27 @@ export class TrainingRun implements PromiseLike<RunResult> {
   }
 }
 
+/** Summed loss and trained-token count of each batch of rows, shortest rows first. */
+function* batchLosses(
+  model: TrainableModel,
+  rows: EncodedRow[],
+  batchSize: number,
+  padId: number,
+): Generator<[number, number]> {
+  const sorted = rows.slice().sort((a, b) => a.ids.length - b.ids.length);
+  for (let i = 0; i < sorted.length; i += batchSize) {
+    const batch = makeBatch(sorted.slice(i, i + batchSize), padId);
+    try {
+      const loss = tf.tidy(() => batchLossSum(model, batch, false));
+      const sum = (loss.dataSync() as Float32Array)[0];
+      loss.dispose();
+      yield [sum, batch.trainedTokens];
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+}
+
 /** Mean loss per trained token over rows, without gradients. */
 export function meanLoss(
   model: TrainableModel,
@@ -516,17 +542,29 @@ export function meanLoss(
 ): number {
   let sum = 0;
   let count = 0;
-  const sorted = rows.slice().sort((a, b) => a.ids.length - b.ids.length);
-  for (let i = 0; i < sorted.length; i += batchSize) {
-    const batch = makeBatch(sorted.slice(i, i + batchSize), padId);
-    try {
-      const loss = tf.tidy(() => batchLossSum(model, batch, false));
-      sum += (loss.dataSync() as Float32Array)[0];
-      loss.dispose();
-      count += batch.trainedTokens;
-    } finally {
-      disposeBatch(batch);
-    }
+  for (const [s, n] of batchLosses(model, rows, batchSize, padId)) {
+    sum += s;
+    count += n;
+  }
+  return sum / Math.max(1, count);
+}
+
+/**
+ * The same, yielding to the event loop between batches: a validation pass inside a run takes
+ * seconds, and the dashboard, a notebook's stop button or a key must not freeze meanwhile.
+ */
+export async function meanLossAsync(
+  model: TrainableModel,
+  rows: EncodedRow[],
+  batchSize: number,
+  padId: number,
+): Promise<number> {
+  let sum = 0;
+  let count = 0;
+  for (const [s, n] of batchLosses(model, rows, batchSize, padId)) {
+    sum += s;
+    count += n;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return sum / Math.max(1, count);
 }
