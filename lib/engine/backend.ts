@@ -1,6 +1,7 @@
 // Picks the TensorFlow.js backend once per process: node-gpu, node, wasm, then cpu.
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
 import * as tf from "@tensorflow/tfjs";
+import { installWasmKernels } from "./wasm-kernels.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -23,6 +24,7 @@ async function tryWasm(): Promise<boolean> {
     await import("@tensorflow/tfjs-backend-wasm");
     const ok = await tf.setBackend("wasm");
     dropEmscriptenHandlers();
+    if (ok) installWasmKernels();
     return ok;
   } catch {
     return false;

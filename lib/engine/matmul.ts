@@ -34,3 +34,41 @@ export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
   const y = matMul2d(flat, tf.transpose(weight as tf.Tensor2D));
   return tf.reshape(y, [...lead, outFeatures]);
 }
+
+/** The n matrices of x [n, r, c], each [r, c]. */
+function unstack3d(x: tf.Tensor): tf.Tensor2D[] {
+  const [n, r, c] = x.shape;
+  return Array.from({ length: n }, (_, i) =>
+    tf.reshape(tf.slice(x, [i, 0, 0], [1, r, c]), [r, c]) as tf.Tensor2D,
+  );
+}
+
+/** a_i @ b_i for each i, stacked: the pieces are cut as contiguous slices and multiplied plainly. */
+function productsOf(a: tf.Tensor, b: tf.Tensor): tf.Tensor3D {
+  const as = unstack3d(a);
+  const bs = unstack3d(b);
+  return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]))) as tf.Tensor3D;
+}
+
+/**
+ * a [n, r, k] @ b [n, k, c] as n plain products, gradients included. tfjs runs a batched
+ * product (attention's batch × heads of them) on wasm's slow loop at about 2 GFLOP/s; cut into
+ * plain products they take XNNPACK's path. The gradient is written out here too: the automatic
+ * one of a slice pads it back to the whole input, which costs n full-size tensors.
+ */
+export const batchMatMul: (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D = tf.customGrad(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([a, b]);
+    return {
+      value: productsOf(a, b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved;
+        return [
+          productsOf(dy, tf.transpose(sb, [0, 2, 1])), // [n, r, c] @ [n, c, k]
+          productsOf(tf.transpose(sa, [0, 2, 1]), dy), // [n, k, r] @ [n, r, c]
+        ];
+      },
+    };
+  },
+) as unknown as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
