@@ -73,6 +73,21 @@ describe("maskedLossSum", () => {
 
     expect(loss).toBeCloseTo(Math.log(3), 5);
   });
+
+  it("has the gradient of the plain log-softmax form, large logits included", () => {
+    const logits = tf.tensor3d([[[0.5, -1, 2, 40], [3, 0.1, -2, 1]], [[1, 1, 1, 1], [-30, 4, 0, 2]]]);
+    const targets = tf.tensor2d([[3, 1], [0, 2]], [2, 2], "int32");
+    const mask = tf.tensor2d([[1, 0.5], [0, 1]]);
+    const plain = (x: tf.Tensor): tf.Scalar =>
+      tf.neg(tf.sum(tf.mul(tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(targets, 4)), -1), mask)));
+
+    const want = tf.valueAndGrad(plain)(logits);
+    const got = tf.valueAndGrad((x: tf.Tensor) => maskedLossSum(x as tf.Tensor3D, targets, mask))(logits);
+
+    expect(got.value.dataSync()[0]).toBeCloseTo(want.value.dataSync()[0], 4);
+    const diff = tf.sub(got.grad, want.grad).abs().max().dataSync()[0];
+    expect(diff).toBeLessThan(1e-6);
+  });
 });
 
 describe("batchLossSum", () => {

@@ -2,6 +2,7 @@
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "./wasm-kernels.js";
+import { registerThreadedWasm } from "./wasm-threads.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -19,16 +20,34 @@ async function tryNative(pkg: string): Promise<boolean> {
   return tf.setBackend("tensorflow");
 }
 
+let wasmThreadsInUse = 1;
+
 async function tryWasm(): Promise<boolean> {
+  const threads = wasmThreads();
   try {
-    await import("@tensorflow/tfjs-backend-wasm");
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    if (threads > 1) registerThreadedWasm(wasm, threads);
     const ok = await tf.setBackend("wasm");
     dropEmscriptenHandlers();
-    if (ok) installWasmKernels();
+    if (ok) {
+      installWasmKernels();
+      wasmThreadsInUse = wasm.getThreadsCount();
+    }
     return ok;
   } catch {
     return false;
   }
+}
+
+/** Threads for the wasm backend: TUNEBOOK_WASM_THREADS, else 1. */
+function wasmThreads(): number {
+  const raw = process.env.TUNEBOOK_WASM_THREADS?.trim();
+  if (raw === undefined || raw === "") return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    throw new Error(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 16`);
+  }
+  return n;
 }
 
 /**
@@ -85,7 +104,7 @@ export function describeBackend(): string {
   const name = tf.getBackend();
   if (name === "wasm") {
     const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
-    const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "threads" : "1 thread";
+    const threads = wasmThreadsInUse > 1 ? `${wasmThreadsInUse} threads` : "1 thread";
     return `backend wasm (${simd}, ${threads})`;
   }
   return `backend ${name}`;

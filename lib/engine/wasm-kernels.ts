@@ -1,25 +1,38 @@
-// Replacements for wasm backend kernels whose stock versions cost far more than their work.
+// Replacements for wasm backend kernels whose stock versions cost far more than their work:
+// each handles the common case itself and hands every other case to the stock kernel.
 import * as tf from "@tensorflow/tfjs";
 
 /** The parts of the wasm backend these kernels use. */
 interface WasmBackendLike {
+  incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
 }
 
 let installed = false;
 
+/** Installs the kernels below in place of the wasm backend's own (once per process). */
+export function installWasmKernels(): void {
+  if (installed || tf.getKernel(tf.Slice, "wasm") === undefined) return;
+  installed = true;
+  installSlice(replace(tf.Slice));
+  installTranspose(replace(tf.Transpose));
+  installIdentity(replace(tf.Identity));
+}
+
+/** Unregisters the stock kernel and returns it, for the cases a replacement hands back. */
+function replace(name: string): tf.KernelConfig {
+  const stock = tf.getKernel(name, "wasm")!;
+  tf.unregisterKernel(name, "wasm");
+  return stock;
+}
+
 /**
  * Slice: the stock kernel first copies the whole input out of the wasm heap, so cutting a
  * tensor into n pieces costs n full copies. A contiguous slice only needs its own elements,
  * read through a view of the heap; other slices keep the stock kernel.
  */
-export function installWasmKernels(): void {
-  if (installed) return;
-  const stock = tf.getKernel(tf.Slice, "wasm");
-  if (stock === undefined) return;
-  installed = true;
-  tf.unregisterKernel(tf.Slice, "wasm");
+function installSlice(stock: tf.KernelConfig): void {
   tf.registerKernel({
     kernelName: tf.Slice,
     backendName: "wasm",
@@ -39,4 +52,78 @@ export function installWasmKernels(): void {
       return out;
     },
   });
+}
+
+/**
+ * Identity: tfjs clones every tensor it saves for the backward pass, and the stock kernel
+ * copies the data (a toy training step made 423 such copies). Tensors are immutable, so a clone
+ * can share its data and count one more reference, as the cpu backend's clone does.
+ */
+function installIdentity(stock: tf.KernelConfig): void {
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === "string") return stock.kernelFunc(args);
+      (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
+// Edge of the square tiles the transpose copies: small enough that a tile's rows and columns
+// stay in the first-level cache (measured best among 8, 16 and 32 for the shapes training uses).
+const TILE = 8;
+
+/**
+ * Transpose: swapping the last two axes (every weight gradient and attention's key transpose
+ * does) runs in the stock kernel as a plain double loop whose writes stride by whole rows,
+ * which misses the cache on tall matrices: [1024, 256] took 2.2 ms. Copied tile by tile it
+ * takes 0.34 ms. Other permutations keep the stock kernel.
+ */
+function installTranspose(stock: tf.KernelConfig): void {
+  tf.registerKernel({
+    kernelName: tf.Transpose,
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+      const rank = x.shape.length;
+      if (rank < 2 || (x.dtype !== "float32" && x.dtype !== "int32") || !swapsLastTwo(perm)) {
+        return stock.kernelFunc(args);
+      }
+      const R = x.shape[rank - 2];
+      const C = x.shape[rank - 1];
+      const outShape = [...x.shape.slice(0, -2), C, R];
+      const backend = args.backend as unknown as WasmBackendLike;
+      const out = backend.makeOutput(outShape, x.dtype);
+      transposeTiles(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), R, C);
+      return out;
+    },
+  });
+}
+
+function swapsLastTwo(perm: number[]): boolean {
+  const n = perm.length;
+  for (let i = 0; i < n - 2; i++) if (perm[i] !== i) return false;
+  return perm[n - 2] === n - 1 && perm[n - 1] === n - 2;
+}
+
+/** dst[b][j][i] = src[b][i][j] for every [R, C] matrix b in src. */
+function transposeTiles(src: tf.TypedArray, dst: tf.TypedArray, R: number, C: number): void {
+  const size = R * C;
+  for (let base = 0; base < src.length; base += size) {
+    for (let i0 = 0; i0 < R; i0 += TILE) {
+      const i1 = Math.min(R, i0 + TILE);
+      for (let j0 = 0; j0 < C; j0 += TILE) {
+        const j1 = Math.min(C, j0 + TILE);
+        for (let i = i0; i < i1; i++) {
+          const row = base + i * C;
+          let o = base + j0 * R + i;
+          for (let j = j0; j < j1; j++, o += R) dst[o] = src[row + j];
+        }
+      }
+    }
+  }
 }

@@ -179,7 +179,10 @@ export class LlamaModel {
       const decoding = cache !== undefined;
       let h: tf.Tensor = h0;
       for (let i = 0; i < cfg.numLayers; i++) {
-        h = this.layer(i, h, B, T, cos, sin, bias, cache, opts.training === true);
+        // One scope per layer: what the backward pass needs is kept by the tape, the rest of
+        // the layer is freed before the next one runs.
+        const input = h;
+        h = tf.tidy(() => this.layer(i, input, B, T, cos, sin, bias, cache, opts.training === true));
       }
       if (cache !== undefined && fullMask !== null) cache.setMask(fullMask);
 
