@@ -1,10 +1,11 @@
-// The wasm fast paths in lib/engine: per-head products must agree with tf.matMul in value and
-// gradient, and the replacement Slice kernel with plain indexing.
+// The wasm fast paths: per-head products and attention's own backward pass must agree with
+// tf.matMul and tfjs's automatic gradients, and the replacement Slice kernel with plain indexing.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { initBackend } from "../lib/engine/backend.js";
-import { batchMatMul, matMul2d } from "../lib/engine/matmul.js";
+import { batchedProducts, matMul2d } from "../lib/engine/matmul.js";
+import { attention } from "../lib/model/attention.js";
 
 beforeAll(async () => {
   await initBackend();
@@ -25,32 +26,57 @@ function expectClose(got: tf.Tensor, want: tf.Tensor, tol = 1e-4): void {
   expect(worst).toBeLessThan(tol);
 }
 
-describe("batchMatMul", () => {
-  it("matches tf.matMul in value and in both gradients", () => {
-    const a = filled([5, 9, 4], 1);
-    const b = filled([5, 4, 6], 2);
-    const dy = filled([5, 9, 6], 3);
-    const loss = (mm: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) =>
-      (x: tf.Tensor, y: tf.Tensor): tf.Scalar => tf.sum(tf.mul(mm(x as tf.Tensor3D, y as tf.Tensor3D), dy));
+describe("batchedProducts", () => {
+  it("matches tf.matMul, cut into plain products or left batched for a few rows", () => {
+    for (const rows of [9, 3]) {
+      const a = filled([5, rows, 4], 1) as tf.Tensor3D;
+      const b = filled([5, 4, 6], 2) as tf.Tensor3D;
+      expectClose(batchedProducts(a, b), tf.matMul(a, b));
+      tf.dispose([a, b]);
+    }
+  });
+});
 
-    expectClose(batchMatMul(a as tf.Tensor3D, b as tf.Tensor3D), tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D));
-    const [ga, gb] = tf.grads(loss(batchMatMul))([a, b]);
-    const [wa, wb] = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
-    expectClose(ga, wa);
-    expectClose(gb, wb);
-    tf.dispose([a, b, dy, ga, gb, wa, wb]);
+describe("attention", () => {
+  // B 2, KV 2 heads shared by G 2 query heads each, T = S = 9, hd 4: enough rows for plain products.
+  const [B, KV, G, T, hd] = [2, 2, 2, 9, 4];
+  const causal = tf.tidy(() =>
+    tf.reshape(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9), [1, 1, 1, T, T]),
+  );
+  const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
+    const scores = tf.mul(tf.matMul(q, k, false, true), 0.5);
+    const probs = tf.softmax(tf.add(tf.reshape(scores, [B, KV, G, T, T]), causal));
+    return tf.matMul(tf.reshape(probs, [B, KV, G * T, T]), v);
+  };
+
+  it("matches the op-by-op form in value and in the gradients of q, k and v", () => {
+    const q = filled([B, KV, G * T, hd], 1);
+    const k = filled([B, KV, T, hd], 2);
+    const v = filled([B, KV, T, hd], 3);
+    const dy = filled([B, KV, G * T, hd], 4);
+    const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5);
+    const loss = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) =>
+      (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar => tf.sum(tf.mul(f(a, b, c), dy));
+
+    expectClose(ours(q, k, v), reference(q, k, v));
+    const got = tf.grads(loss(ours))([q, k, v]);
+    const want = tf.grads(loss(reference))([q, k, v]);
+    for (let i = 0; i < 3; i++) expectClose(got[i], want[i]);
+    tf.dispose([q, k, v, dy, ...got, ...want]);
   });
 
   it("leaves no tensors behind across repeated gradient steps", () => {
-    const a = filled([3, 8, 4], 4);
-    const b = filled([3, 4, 8], 5);
-    const step = () => tf.dispose(tf.grads((x: tf.Tensor, y: tf.Tensor) =>
-      tf.sum(batchMatMul(x as tf.Tensor3D, y as tf.Tensor3D)))([a, b]));
+    const q = filled([B, KV, G * T, hd], 5);
+    const k = filled([B, KV, T, hd], 6);
+    const v = filled([B, KV, T, hd], 7);
+    const step = () => tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5)))([q, k, v]));
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([a, b]);
+    tf.dispose([q, k, v]);
   });
 });
 

@@ -43,32 +43,17 @@ function unstack3d(x: tf.Tensor): tf.Tensor2D[] {
   );
 }
 
-/** a_i @ b_i for each i, stacked: the pieces are cut as contiguous slices and multiplied plainly. */
-function productsOf(a: tf.Tensor, b: tf.Tensor): tf.Tensor3D {
-  const as = unstack3d(a);
-  const bs = unstack3d(b);
-  return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]))) as tf.Tensor3D;
-}
+// Below this many rows a batched product beats cutting it into plain ones.
+const PLAIN_MIN_ROWS = 8;
 
 /**
- * a [n, r, k] @ b [n, k, c] as n plain products, gradients included. tfjs runs a batched
- * product (attention's batch × heads of them) on wasm's slow loop at about 2 GFLOP/s; cut into
- * plain products they take XNNPACK's path. The gradient is written out here too: the automatic
- * one of a slice pads it back to the whole input, which costs n full-size tensors.
+ * a [n, r, k] @ b [n, k, c], with no gradient of its own (callers that train write theirs).
+ * tfjs runs a batched product on wasm's slow loop at about 2 GFLOP/s; cut into n plain products,
+ * each contiguous piece a cheap slice, it takes XNNPACK's path. A few rows (a decoding step)
+ * stay batched, where cutting would cost more than it saves.
  */
-export const batchMatMul: (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D = tf.customGrad(
-  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([a, b]);
-    return {
-      value: productsOf(a, b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb] = saved;
-        return [
-          productsOf(dy, tf.transpose(sb, [0, 2, 1])), // [n, r, c] @ [n, c, k]
-          productsOf(tf.transpose(sa, [0, 2, 1]), dy), // [n, k, r] @ [n, r, c]
-        ];
-      },
-    };
-  },
-) as unknown as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+export function batchedProducts(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (a.shape[1] < PLAIN_MIN_ROWS) return tf.matMul(a, b);
+  const bs = unstack3d(b);
+  return tf.stack(unstack3d(a).map((x, i) => tf.matMul(x, bs[i]))) as tf.Tensor3D;
+}

@@ -1,7 +1,8 @@
 // The Llama decoder in TensorFlow.js: weights as tf.Variables under Hugging Face names, a forward
 // pass with rotary embeddings, grouped-query attention, a KV cache and optional LoRA adapters.
 import * as tf from "@tensorflow/tfjs";
-import { batchMatMul, linear } from "../engine/matmul.js";
+import { linear } from "../engine/matmul.js";
+import { attention } from "./attention.js";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 
@@ -52,9 +53,6 @@ const DECODE_COPY_LIMIT = 1 << 30;
 // A large finite negative rather than -Infinity: a fully masked row (a padding query) then gets
 // a harmless uniform softmax instead of NaN.
 const MASKED = -1e9;
-
-// Attention with at least this many query rows per head runs as per-head plain products.
-const PER_HEAD_MIN_ROWS = 8;
 
 interface Adapter {
   a: tf.Variable;
@@ -236,11 +234,8 @@ export class LlamaModel {
       }
       cache.setLayer(i, k, v);
     }
-    const S = k.shape[2] as number;
-    const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, KV, G * T, hd]);
-    const scores = tf.mul(this.scores(qg, k), 1 / Math.sqrt(hd)); // [B, KV, G*T, S]
-    const probs = tf.softmax(tf.add(tf.reshape(scores, [B, KV, G, T, S]), bias));
-    const att = this.mix(tf.reshape(probs, [B, KV, G * T, S]), v); // [B, KV, G*T, hd]
+    const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, KV, G * T, hd]) as tf.Tensor4D;
+    const att = attention(qg, k as tf.Tensor4D, v as tf.Tensor4D, bias, G, 1 / Math.sqrt(hd));
     const merged = tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, hd]), [0, 2, 1, 3]), [
       B * T, H * hd,
     ]);
@@ -252,32 +247,6 @@ export class LlamaModel {
     const up = lin(xm, "up_proj");
     const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
     return tf.add(h1, lin(act, "down_proj"));
-  }
-
-  /**
-   * Attention scores q k^T for q [B, KV, R, hd] and k [B, KV, S, hd]. Whole sequences go through
-   * plain per-head products (the fast path on wasm); a decoding step's few rows stay batched,
-   * where cutting would cost more than it saves.
-   */
-  private scores(q: tf.Tensor, k: tf.Tensor): tf.Tensor {
-    const [B, KV, R, hd] = q.shape as number[];
-    const S = k.shape[2] as number;
-    if (R < PER_HEAD_MIN_ROWS) return tf.matMul(q, k, false, true);
-    const kT = tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [B * KV, hd, S]) as tf.Tensor3D;
-    const out = batchMatMul(tf.reshape(q, [B * KV, R, hd]) as tf.Tensor3D, kT);
-    return tf.reshape(out, [B, KV, R, S]);
-  }
-
-  /** probs [B, KV, R, S] @ v [B, KV, S, hd], cut into per-head products like `scores`. */
-  private mix(probs: tf.Tensor, v: tf.Tensor): tf.Tensor {
-    const [B, KV, R, S] = probs.shape as number[];
-    const hd = v.shape[3] as number;
-    if (R < PER_HEAD_MIN_ROWS) return tf.matMul(probs, v);
-    const out = batchMatMul(
-      tf.reshape(probs, [B * KV, R, S]) as tf.Tensor3D,
-      tf.reshape(v, [B * KV, S, hd]) as tf.Tensor3D,
-    );
-    return tf.reshape(out, [B, KV, R, hd]);
   }
 
   /** x [N, in] @ W^T, plus the adapter's dropout(x) @ A^T @ B^T * scale when there is one. */
