@@ -9,6 +9,8 @@ import { LlamaModel } from "../model/llama.js";
 import { AdamW } from "../train/adamw.js";
 import { disposeBatch, type EncodedRow, makeBatch, Rng } from "../train/batches.js";
 import { batchLossSum } from "../train/loss.js";
+import { estimateTrainingMemory } from "../train/memory.js";
+import { measurePeakBytes } from "../engine/memory.js";
 
 export const BENCH_CASES = ["toy", "base-lora", "base-full"] as const;
 export type BenchCase = (typeof BENCH_CASES)[number];
@@ -24,6 +26,10 @@ export interface BenchResult {
   train_tokens_per_s: number;
   generate_tokens_per_s: number;
   peak_rss_mb: number;
+  /** Most bytes held in tensors during one training step, measured. */
+  peak_tensor_mb: number;
+  /** The same, as estimateTrainingMemory predicts it before a run. */
+  estimated_mb: number;
   tensors_before: number;
   tensors_after: number;
 }
@@ -77,36 +83,28 @@ export async function runBench(
   const steps = opts.steps ?? 8;
   const warmup = opts.warmup ?? 2;
   const { model, method, batch, sequence, answer } = await setup(name, opts.baseDir);
-  const params = model.trainableVariables({ method });
-  const optimizer = new AdamW(params);
-  const rng = new Rng(1);
-  const vocab = model.config.vocabSize;
-  const rows: EncodedRow[] = Array.from({ length: batch }, () => {
-    const ids = Array.from({ length: sequence + 1 }, () => 3 + Math.floor(rng.next() * (vocab - 3)));
-    const lossMask = ids.map((_, i) => (answer === 0 ? (i > 0 ? 1 : 0) : i > sequence - answer ? 1 : 0));
-    return { ids, lossMask };
-  });
+  const { step, optimizer, trainable, rows } = trainingStep(model, method, batch, sequence, answer);
   let peak = process.memoryUsage().rss;
   // Counted after the first warm-up step, which makes the model's lasting tables (rotary, mask).
   let tensorsBefore = 0;
 
   // Training: the same step the run loop takes (forward, backward, AdamW).
   const times: number[] = [];
-  const varList = [...params.values()];
-  const names = [...params.keys()];
   for (let i = 0; i < warmup + steps; i++) {
     const started = performance.now();
-    const b = makeBatch(rows, 0);
-    const { value, grads } = tf.variableGrads(() => batchLossSum(model, b, true), varList);
-    value.dataSync();
-    const byName = new Map(names.map((n, k) => [n, grads[varList[k].name]]));
-    optimizer.apply(byName, 1e-4);
-    tf.dispose([value, ...Object.values(grads)]);
-    disposeBatch(b);
+    step();
     if (i >= warmup) times.push(performance.now() - started);
     if (i === 0) tensorsBefore = tf.memory().numTensors;
     peak = Math.max(peak, process.memoryUsage().rss);
   }
+  const peakTensorBytes = measurePeakBytes(step).peakBytes;
+  const estimate = estimateTrainingMemory(model.config, {
+    method,
+    lora: method === "lora" ? { r: 16, targetModules: ["all-linear"] } : undefined,
+    batchSize: batch,
+    sequence,
+    trainedPerRow: answer === 0 ? undefined : answer,
+  });
   const tensorsAfter = tf.memory().numTensors;
   const stepMs = median(times);
 
@@ -122,13 +120,15 @@ export async function runBench(
     case: name,
     backend: describeBackend(),
     parameters: model.numParameters(),
-    trainable_parameters: varList.reduce((n, v) => n + v.size, 0),
+    trainable_parameters: trainable,
     batch,
     sequence,
     step_ms: round(stepMs),
     train_tokens_per_s: round((batch * sequence) / (stepMs / 1000)),
     generate_tokens_per_s: round((prompts.length * 32) / genSeconds),
     peak_rss_mb: round(peak / 2 ** 20),
+    peak_tensor_mb: round(peakTensorBytes / 2 ** 20),
+    estimated_mb: round(estimate.total / 2 ** 20),
     tensors_before: tensorsBefore,
     tensors_after: tensorsAfter,
   };
@@ -145,4 +145,35 @@ function median(xs: number[]): number {
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/**
+ * One training step (forward, backward, AdamW) on fixed random rows, as the run loop takes it:
+ * `answer` > 0 trains only the last `answer` targets of each row, as instruction tuning does.
+ */
+export function trainingStep(
+  model: LlamaModel, method: "lora" | "full" | "freeze", batch: number, sequence: number,
+  answer: number, freezeLayers = 0,
+): { step: () => void; optimizer: AdamW; trainable: number; rows: EncodedRow[] } {
+  const params = model.trainableVariables({ method, freezeLayers });
+  const optimizer = new AdamW(params);
+  const rng = new Rng(1);
+  const vocab = model.config.vocabSize;
+  const rows: EncodedRow[] = Array.from({ length: batch }, () => {
+    const ids = Array.from({ length: sequence + 1 }, () => 3 + Math.floor(rng.next() * (vocab - 3)));
+    const lossMask = ids.map((_, i) => (answer === 0 ? (i > 0 ? 1 : 0) : i > sequence - answer ? 1 : 0));
+    return { ids, lossMask };
+  });
+  const varList = [...params.values()];
+  const names = [...params.keys()];
+  const step = (): void => {
+    const b = makeBatch(rows, 0);
+    const { value, grads } = tf.variableGrads(() => batchLossSum(model, b, true), varList);
+    value.dataSync();
+    const byName = new Map(names.map((n, k) => [n, grads[varList[k].name]]));
+    optimizer.apply(byName, 1e-4);
+    tf.dispose([value, ...Object.values(grads)]);
+    disposeBatch(b);
+  };
+  return { step, optimizer, trainable: varList.reduce((n, v) => n + v.size, 0), rows };
 }
