@@ -19,6 +19,9 @@ import { OverfitMonitor } from "./checks/overfit.js";
 import { checkOptions, TOKENIZE_RULES, TRAIN_RULES } from "./train/options.js";
 import type { EncodedRow } from "./train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
+import {
+  describeEstimate, estimateTrainingMemory, formatBytes, type MemoryEstimate, memoryLimit,
+} from "./train/memory.js";
 import { meanLoss, TrainingRun } from "./train/run.js";
 import { exportRun, type ExportOptions } from "./export/run-export.js";
 import type { FixOptions, FixReport } from "./audits/fix.js";
@@ -263,6 +266,7 @@ export class Session {
     const method = opts.method ?? "lora";
     this.prepareMethod(method, opts);
     const params = this.model.trainableVariables({ method, freezeLayers: opts.freezeLayers });
+    this.checkMemory(encoded.train, opts.batchSize ?? 32);
     const checkpointDir = opts.checkpointDir ?? "checkpoints";
     const resumeFrom = opts.resumeFrom;
 
@@ -405,6 +409,39 @@ export class Session {
     await exportRun(this, dir, opts);
     this.record("export", "export", { dir });
     this.log(`export | ${dir}`);
+  }
+
+  /**
+   * Estimates the memory of a step on the longest rows before training starts; logs it, and
+   * warns when it is more than the backend can hold.
+   */
+  private checkMemory(rows: EncodedRow[], batchSize: number): MemoryEstimate {
+    let sequence = 1;
+    let trained = 1;
+    for (const r of rows) {
+      sequence = Math.max(sequence, r.ids.length - 1);
+      trained = Math.max(trained, r.lossMask.reduce((n, x) => n + x, 0));
+    }
+    const m = this.method!;
+    const estimate = estimateTrainingMemory(this.model.config, {
+      method: m.method,
+      freezeLayers: m.freezeLayers,
+      lora: m.lora === undefined ? undefined : { r: m.lora.r, targetModules: m.lora.targetModules },
+      batchSize: Math.min(batchSize, rows.length),
+      sequence,
+      trainedPerRow: trained,
+    });
+    const limit = memoryLimit();
+    this.record("train", "memory estimate", { ...estimate, limit: limit.bytes });
+    this.log(`train | memory per step: ${describeEstimate(estimate)}`);
+    if (estimate.total > limit.bytes) {
+      const message =
+        `this run needs about ${formatBytes(estimate.total)} per step, more than ${limit.what}; ` +
+        `lower batchSize or maxLength, or train with LoRA`;
+      this.record("train", "memory warning", { message });
+      this.log(`train | warning: ${message}`);
+    }
+    return estimate;
   }
 
   private prepareMethod(method: Method, opts: TrainOptions): void {

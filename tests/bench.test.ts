@@ -12,6 +12,7 @@ describe("runBench", () => {
     expect(r.train_tokens_per_s).toBeCloseTo((8 * 128) / (r.step_ms / 1000), -1);
     expect(r.generate_tokens_per_s).toBeGreaterThan(0);
     expect(r.peak_rss_mb).toBeGreaterThan(0);
+    expect(Math.abs(r.estimated_mb - r.peak_tensor_mb) / r.peak_tensor_mb).toBeLessThan(0.2);
     expect(r.tensors_after).toBe(r.tensors_before);
   });
 

@@ -72,6 +72,9 @@ describe("Session on the shipped base", () => {
     expect(session.history.map((h) => h.stage)).toEqual(
       expect.arrayContaining(["goal", "data", "tokens", "train", "evaluate", "export"]),
     );
+    const memory = session.history.find((h) => h.action === "memory estimate")!;
+    expect(memory.details.total).toBeGreaterThan(memory.details.weights as number);
+    expect(session.history.some((h) => h.action === "memory warning")).toBe(false);
   });
 
   it("writes a PEFT adapter, run.json and metrics", async () => {
@@ -174,5 +177,27 @@ describe("CLI errors", () => {
 
     expect(stderr).toMatch(message);
     expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("memory check before a run", () => {
+  it("warns when the estimate is over the limit, and names the limit", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tb-memory-"));
+    const file = path.join(dir, "train.jsonl");
+    writeFileSync(file, slice("train.jsonl", ["balance", "transfer"], 10));
+    const lines: string[] = [];
+    const session = await Session.open({ baseModel: BASE, log: (line) => lines.push(line) });
+    session.loadData({ train: file, validationFraction: 0.2 });
+    process.env.TUNEBOOK_MEMORY_LIMIT_MB = "1";
+    try {
+      await session.train({ method: "lora", maxSteps: 1, batchSize: 4 });
+    } finally {
+      delete process.env.TUNEBOOK_MEMORY_LIMIT_MB;
+    }
+
+    const warning = session.history.find((h) => h.action === "memory warning")!;
+    expect(warning.details.message).toMatch(/^this run needs about \d+ MB per step, more than TUNEBOOK_MEMORY_LIMIT_MB \(1 MB\)/);
+    expect(lines.some((l) => l.startsWith("train | memory per step: about "))).toBe(true);
+    expect(lines.some((l) => l.startsWith("train | warning: this run needs"))).toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 // method and the batch, so a run that cannot fit is flagged before it starts.
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
+import { TunebookError } from "../errors.js";
 import type { LlamaConfig } from "../model/config.js";
 import { type LinearModule, resolveTargets } from "../model/lora.js";
 
@@ -113,8 +114,19 @@ function finish(params: number, trainable: number, activations: number, copies: 
   return { weights, optimizer, gradients, activations: acts, total: weights + optimizer + gradients + acts };
 }
 
-/** The most tensor memory the current backend can hold: wasm's 4 GiB heap, else this machine's RAM. */
+/**
+ * The most tensor memory a run may use: TUNEBOOK_MEMORY_LIMIT_MB when set, else what the backend
+ * can hold (wasm's 4 GiB heap, or this machine's RAM).
+ */
 export function memoryLimit(): { bytes: number; what: string } {
+  const raw = process.env.TUNEBOOK_MEMORY_LIMIT_MB?.trim();
+  if (raw !== undefined && raw !== "") {
+    const mb = Number(raw);
+    if (!(mb > 0)) {
+      throw new TunebookError(`TUNEBOOK_MEMORY_LIMIT_MB=${raw} must be a positive number of megabytes`);
+    }
+    return { bytes: mb * 2 ** 20, what: `TUNEBOOK_MEMORY_LIMIT_MB (${raw} MB)` };
+  }
   if (tf.getBackend() === "wasm") return { bytes: 4294901760, what: "the wasm backend's 4 GiB heap" };
   return { bytes: os.totalmem(), what: `this machine's ${formatBytes(os.totalmem())} of RAM` };
 }
