@@ -3,6 +3,7 @@
 // is about ten times slower. Explicit transposes are cheap next to that, so every product here,
 // gradients included, is a plain one.
 import * as tf from "@tensorflow/tfjs";
+import { HEAD_PRODUCTS } from "./wasm-kernels.js";
 
 /** a [N, K] @ b [K, M], with gradients that are plain products too. */
 export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(
@@ -35,25 +36,21 @@ export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
   return tf.reshape(y, [...lead, outFeatures]);
 }
 
-/** The n matrices of x [n, r, c], each [r, c]. */
-function unstack3d(x: tf.Tensor): tf.Tensor2D[] {
-  const [n, r, c] = x.shape;
-  return Array.from({ length: n }, (_, i) =>
-    tf.reshape(tf.slice(x, [i, 0, 0], [1, r, c]), [r, c]) as tf.Tensor2D,
-  );
-}
-
 // Below this many rows a batched product beats cutting it into plain ones.
 const PLAIN_MIN_ROWS = 8;
 
 /**
  * a [n, r, k] @ b [n, k, c], with no gradient of its own (callers that train write theirs).
- * tfjs runs a batched product on wasm's slow loop at about 2 GFLOP/s; cut into n plain products,
- * each contiguous piece a cheap slice, it takes XNNPACK's path. A few rows (a decoding step)
- * stay batched, where cutting would cost more than it saves.
+ * tfjs runs a batched product on wasm's slow loop at about 2 GFLOP/s; as n plain products
+ * (one kernel, HEAD_PRODUCTS) it takes XNNPACK's path. A few rows (a decoding step) stay
+ * batched, as do other backends, whose batched products are fast.
  */
 export function batchedProducts(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (a.shape[1] < PLAIN_MIN_ROWS) return tf.matMul(a, b);
-  const bs = unstack3d(b);
-  return tf.stack(unstack3d(a).map((x, i) => tf.matMul(x, bs[i]))) as tf.Tensor3D;
+  if (a.shape[1] < PLAIN_MIN_ROWS || tf.getKernel(HEAD_PRODUCTS, tf.getBackend()) === undefined) {
+    return tf.matMul(a, b);
+  }
+  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new Error(`batchedProducts: cannot multiply [${a.shape}] by [${b.shape}]`);
+  }
+  return tf.engine().runKernel(HEAD_PRODUCTS, { a, b }) as tf.Tensor3D;
 }

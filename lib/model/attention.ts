@@ -34,12 +34,14 @@ export function attention(
         const [sq, sk, sv, p] = saved as tf.Tensor3D[];
         const dOut = dy as tf.Tensor3D;
         const dProbs = batchedProducts(dOut, swapLast(sv)); // [n, R, S]
-        const dV = batchedProducts(swapLast(p), dOut); // [n, S, hd]
+        // p^T dOut as (dOut^T p)^T: transposing the narrow [R, hd] operands and the [hd, S]
+        // result moves hd/S as much data as transposing p.
+        const dV = swapLast(batchedProducts(swapLast(dOut), p)); // [n, S, hd]
         // Softmax backward: p * (dp - sum(dp * p)), then the scale of the scores.
         const rowDot = tf.sum(tf.mul(dProbs, p), -1, true);
         const dScores = tf.mul(tf.mul(p, tf.sub(dProbs, rowDot)), scale) as tf.Tensor3D;
         const dQ = batchedProducts(dScores, sk); // [n, R, hd]
-        const dK = batchedProducts(swapLast(dScores), sq); // [n, S, hd]
+        const dK = swapLast(batchedProducts(swapLast(sq), dScores)); // [n, S, hd]
         return [dQ, dK, dV];
       },
     };

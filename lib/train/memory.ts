@@ -29,18 +29,20 @@ export interface MemoryEstimate {
 }
 
 // Float32 numbers held per unit of each term at a step's peak, measured on this implementation
-// (forward, backward and AdamW; fitted by least squares to 42 full or partly frozen and 144 LoRA
-// runs of small models, then checked on other shapes and the shipped base: tests/memory.test.ts). They are large because tfjs keeps every intermediate
-// gradient of a step until the step ends; "N" is tokens in the batch, D the hidden size, I the
-// MLP width, Q the query-key-value width, H·T·S the attention scores, V the vocabulary.
-const TRAINED_LAYER = { nd: 91.9, ni: 18.9, scores: 14.8, nq: 16.6 };
-const FROZEN_LAYER = { nd: 0, ni: 3.5, scores: 1.2, nq: 16.0 };
-const LORA_LAYER = { nd: 0, ni: 13.2, scores: 14.0, nq: 25.2 };
+// (forward, backward and AdamW), fitted by least squares to 56 full or partly frozen and 120 LoRA
+// runs of small models (bench/memory-grid.ts, bench/memory-fit.py) and checked on other shapes
+// and the shipped base by tests/memory.test.ts, which fails when a model change moves them.
+// They are large because tfjs keeps every intermediate gradient of a step until the step ends.
+// N is tokens in the batch, D the hidden size, I the MLP width, Q the query-key-value width,
+// H·T·S the attention scores, V the vocabulary.
+const TRAINED_LAYER = { nd: 88.9, ni: 18.9, scores: 5.9, nq: 14.3 };
+const FROZEN_LAYER = { nd: 0, ni: 5.1, scores: 0.9, nq: 14.9 };
+const LORA_LAYER = { nd: 0, ni: 13.1, scores: 5.6, nq: 23.1 };
 // Per adapted linear layer: its input width per token, and its rank per token.
-const LORA_ADAPTER = { nIn: 15.5, nRank: 28.4 };
-const HEAD = { full: 12.9, lora: 10.6 };
-// Gradient copies beyond the one kept per trainable number (accumulation, clipping).
-const GRADIENT_COPIES = { full: 3.9, lora: 6.5 };
+const LORA_ADAPTER = { nIn: 15.3, nRank: 25.3 };
+const HEAD = { full: 12.9, lora: 10.7 };
+// Gradient-sized tensors per trainable number (the gradients, their clipped and summed forms).
+const GRADIENT_COPIES = { full: 4.1, lora: 9.8 };
 
 const BYTES = 4;
 
