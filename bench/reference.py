@@ -151,7 +151,10 @@ def main():
     parser.add_argument("--case", choices=["toy", "base-lora", "base-full"], action="append")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for name in args.case or ["toy", "base-lora", "base-full"]:
         print(json.dumps(bench(name, args.steps, args.warmup)), flush=True)
 

@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number;
   tfjs?: Record<string, (...a: number[]) => number>;
+  PThread?: { runningWorkers: { unref(): void }[] };
 }
 
 type WasmPackage = typeof import("@tensorflow/tfjs-backend-wasm");
@@ -76,7 +77,11 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
           dispose: module.cwrap("dispose", null, []),
         };
         wasm.setThreadsCount(threads);
-        return new wasm.BackendWasm(module as unknown as BackendModule);
+        const backend = new wasm.BackendWasm(module as unknown as BackendModule);
+        // The pool's threads wait for work for as long as the process lives; they must not be
+        // what keeps it alive once everything else is done.
+        for (const worker of module.PThread?.runningWorkers ?? []) worker.unref();
+        return backend;
       } finally {
         nodeOs.cpus = cpus;
         threadsModule.Worker = NodeWorker;
