@@ -24,17 +24,24 @@ let installed = false;
 export function installWasmKernels(): void {
   if (installed || tf.getKernel(tf.Slice, "wasm") === undefined) return;
   installed = true;
-  installSlice(replace(tf.Slice));
-  installTranspose(replace(tf.Transpose));
-  installIdentity(replace(tf.Identity));
+  override(tf.Slice, slice);
+  override(tf.Transpose, transpose);
+  override(tf.Identity, identity);
   installHeadProducts();
 }
 
-/** Unregisters the stock kernel and returns it, for the cases a replacement hands back. */
-function replace(name: string): tf.KernelConfig {
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+type Replacement = (args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Puts `replacement` in place of the stock wasm kernel, which it gets for the cases it hands back. */
+function override(name: string, replacement: Replacement): void {
   const stock = tf.getKernel(name, "wasm")!;
   tf.unregisterKernel(name, "wasm");
-  return stock;
+  tf.registerKernel({
+    kernelName: name,
+    backendName: "wasm",
+    kernelFunc: (args) => replacement(args, stock.kernelFunc),
+  });
 }
 
 /**
@@ -42,26 +49,20 @@ function replace(name: string): tf.KernelConfig {
  * tensor into n pieces costs n full copies. A contiguous slice only needs its own elements,
  * read through a view of the heap; other slices keep the stock kernel.
  */
-function installSlice(stock: tf.KernelConfig): void {
-  tf.registerKernel({
-    kernelName: tf.Slice,
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      const attrs = args.attrs as unknown as tf.SliceAttrs;
-      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
-      if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, begin, size)) {
-        return stock.kernelFunc(args);
-      }
-      const backend = args.backend as unknown as WasmBackendLike;
-      const out = backend.makeOutput(size, x.dtype);
-      const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
-      // Views are taken after makeOutput, which may grow (and so move) the heap.
-      const src = backend.typedArrayFromHeap(x);
-      backend.typedArrayFromHeap(out).set(src.subarray(offset, offset + tf.util.sizeFromShape(size)));
-      return out;
-    },
-  });
+function slice(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const attrs = args.attrs as unknown as tf.SliceAttrs;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+  if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, begin, size)) {
+    return stock(args);
+  }
+  const backend = args.backend as unknown as WasmBackendLike;
+  const out = backend.makeOutput(size, x.dtype);
+  const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
+  // Views are taken after makeOutput, which may grow (and so move) the heap.
+  const src = backend.typedArrayFromHeap(x);
+  backend.typedArrayFromHeap(out).set(src.subarray(offset, offset + tf.util.sizeFromShape(size)));
+  return out;
 }
 
 /**
@@ -69,17 +70,11 @@ function installSlice(stock: tf.KernelConfig): void {
  * copies the data (a toy training step made 423 such copies). Tensors are immutable, so a clone
  * can share its data and count one more reference, as the cpu backend's clone does.
  */
-function installIdentity(stock: tf.KernelConfig): void {
-  tf.registerKernel({
-    kernelName: tf.Identity,
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === "string") return stock.kernelFunc(args);
-      (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  });
+function identity(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  if (x.dtype === "string") return stock(args);
+  (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 // Edge of the square tiles the transpose copies: small enough that a tile's rows and columns
@@ -92,26 +87,19 @@ const TILE = 8;
  * which misses the cache on tall matrices: [1024, 256] took 2.2 ms. Copied tile by tile it
  * takes 0.34 ms. Other permutations keep the stock kernel.
  */
-function installTranspose(stock: tf.KernelConfig): void {
-  tf.registerKernel({
-    kernelName: tf.Transpose,
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      const { perm } = args.attrs as unknown as tf.TransposeAttrs;
-      const rank = x.shape.length;
-      if (rank < 2 || (x.dtype !== "float32" && x.dtype !== "int32") || !swapsLastTwo(perm)) {
-        return stock.kernelFunc(args);
-      }
-      const R = x.shape[rank - 2];
-      const C = x.shape[rank - 1];
-      const outShape = [...x.shape.slice(0, -2), C, R];
-      const backend = args.backend as unknown as WasmBackendLike;
-      const out = backend.makeOutput(outShape, x.dtype);
-      transposeTiles(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), R, C);
-      return out;
-    },
-  });
+function transpose(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+  const rank = x.shape.length;
+  if (rank < 2 || (x.dtype !== "float32" && x.dtype !== "int32") || !swapsLastTwo(perm)) {
+    return stock(args);
+  }
+  const R = x.shape[rank - 2];
+  const C = x.shape[rank - 1];
+  const backend = args.backend as unknown as WasmBackendLike;
+  const out = backend.makeOutput([...x.shape.slice(0, -2), C, R], x.dtype);
+  transposeTiles(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), R, C);
+  return out;
 }
 
 function swapsLastTwo(perm: number[]): boolean {
