@@ -27,14 +27,22 @@ const TARGETS = [
   ["q_proj", "k_proj", "v_proj", "o_proj"],
 ];
 
-interface Plan { method: "lora" | "full" | "freeze"; freezeLayers?: number; r?: number; targets?: string[]; dropout?: number }
+interface Plan {
+  method: "lora" | "full" | "freeze";
+  freezeLayers?: number;
+  r?: number;
+  targets?: string[];
+  dropout?: number;
+}
 
 function measure(config: LlamaConfig, plan: Plan, batch: number, sequence: number): void {
   const model = LlamaModel.random(config, 0);
   if (plan.method === "lora") {
-    model.addLora({ r: plan.r!, alpha: 2 * plan.r!, dropout: plan.dropout ?? 0, targetModules: plan.targets! });
+    const r = plan.r!;
+    model.addLora({ r, alpha: 2 * r, dropout: plan.dropout ?? 0, targetModules: plan.targets! });
   }
-  const { step, optimizer, trainable } = trainingStep(model, plan.method, batch, sequence, 0, plan.freezeLayers);
+  const { step, optimizer, trainable } =
+    trainingStep(model, plan.method, batch, sequence, 0, plan.freezeLayers);
   step();
   const rest = tf.memory().numBytes;
   const { peakBytes } = measurePeakBytes(step);

@@ -23,8 +23,11 @@ console.log(JSON.stringify({ backend: describeBackend(), sum: tf.sum(tf.matMul(a
 process.exit(0);
 `;
 
-function runWith(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+interface Outcome { status: number | null; stdout: string; stderr: string }
+
+function runWith(env: Record<string, string>): Outcome {
+  const args = ["--import", "tsx", "--input-type=module", "-e", script];
+  const out = spawnSync(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: "utf8",

@@ -38,10 +38,13 @@ describe("batchedProducts", () => {
 });
 
 describe("attention", () => {
-  // B 2, KV 2 heads shared by G 2 query heads each, T = S = 9, hd 4: enough rows for plain products.
+  // B 2, KV 2 heads shared by G 2 query heads each, T = S = 9, hd 4: enough rows to take the
+  // plain-product path.
   const [B, KV, G, T, hd] = [2, 2, 2, 9, 4];
   const causal = tf.tidy(() =>
-    tf.reshape(tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9), [1, 1, 1, T, T]),
+    tf.reshape(
+      tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9), [1, 1, 1, T, T],
+    ),
   );
   const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
     const scores = tf.mul(tf.matMul(q, k, false, true), 0.5);
@@ -70,8 +73,9 @@ describe("attention", () => {
     const q = filled([B, KV, G * T, hd], 5);
     const k = filled([B, KV, T, hd], 6);
     const v = filled([B, KV, T, hd], 7);
-    const step = () => tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-      tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5)))([q, k, v]));
+    const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar =>
+      tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5));
+    const step = () => tf.dispose(tf.grads(ours)([q, k, v]));
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();

@@ -55,12 +55,16 @@ describe("estimateTrainingMemory", () => {
     const cases = [
       { method: "full" as const, batch: 6, sequence: 40, answer: 0 },
       { method: "freeze" as const, batch: 5, sequence: 56, answer: 0, freezeLayers: 1 },
-      { method: "lora" as const, batch: 6, sequence: 40, answer: 0, targets: ["q_proj", "v_proj"], r: 4 },
-      { method: "lora" as const, batch: 12, sequence: 30, answer: 8, targets: ["all-linear"], r: 12 },
+      { method: "lora" as const, batch: 6, sequence: 40, answer: 0, r: 4,
+        targets: ["q_proj", "v_proj"] },
+      { method: "lora" as const, batch: 12, sequence: 30, answer: 8, r: 12,
+        targets: ["all-linear"] },
     ];
     for (const c of cases) {
       const model = LlamaModel.random(ODD, 1);
-      if (c.method === "lora") model.addLora({ r: c.r!, alpha: 2 * c.r!, dropout: 0, targetModules: c.targets! });
+      if (c.method === "lora") {
+        model.addLora({ r: c.r!, alpha: 2 * c.r!, dropout: 0, targetModules: c.targets! });
+      }
       const measured = measure(model, c.method, c.batch, c.sequence, c.answer, c.freezeLayers);
       const estimate = estimateTrainingMemory(ODD, {
         method: c.method,
@@ -88,7 +92,9 @@ describe("estimateTrainingMemory", () => {
 
     const full = await LlamaModel.load(BASE);
     const fullMeasured = measure(full, "full", 4, 96, 0);
-    const fullEstimate = estimateTrainingMemory(full.config, { method: "full", batchSize: 4, sequence: 96 });
+    const fullEstimate = estimateTrainingMemory(full.config, {
+      method: "full", batchSize: 4, sequence: 96,
+    });
     expectWithin(fullEstimate.total, fullMeasured, 0.2);
     full.dispose();
   });
@@ -101,6 +107,8 @@ describe("estimateTrainingMemory", () => {
     expect(e.total).toBe(e.weights + e.optimizer + e.gradients + e.activations);
     const bigger = estimateTrainingMemory(ODD, { method: "full", batchSize: 4, sequence: 16 });
     expect(bigger.activations).toBeCloseTo(2 * e.activations, -3);
-    expect(describeEstimate(e)).toMatch(/^about \d+ MB \(weights \d+ MB, optimizer \d+ MB, gradients \d+ MB, activations \d+ MB\)$/);
+    expect(describeEstimate(e)).toMatch(
+      /^about \d+ MB \(weights \d+ MB, optimizer \d+ MB, gradients \d+ MB, activations \d+ MB\)$/,
+    );
   });
 });

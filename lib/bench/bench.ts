@@ -161,7 +161,8 @@ export function trainingStep(
   const vocab = model.config.vocabSize;
   const rows: EncodedRow[] = Array.from({ length: batch }, () => {
     const ids = Array.from({ length: sequence + 1 }, () => 3 + Math.floor(rng.next() * (vocab - 3)));
-    const lossMask = ids.map((_, i) => (answer === 0 ? (i > 0 ? 1 : 0) : i > sequence - answer ? 1 : 0));
+    const firstTrained = answer === 0 ? 1 : sequence - answer + 1;
+    const lossMask = ids.map((_, i) => (i >= firstTrained ? 1 : 0));
     return { ids, lossMask };
   });
   const varList = [...params.values()];

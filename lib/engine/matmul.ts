@@ -49,7 +49,8 @@ export function batchedProducts(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (a.shape[1] < PLAIN_MIN_ROWS || tf.getKernel(HEAD_PRODUCTS, tf.getBackend()) === undefined) {
     return tf.matMul(a, b);
   }
-  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+  const fits = a.shape[0] === b.shape[0] && a.shape[2] === b.shape[1];
+  if (a.dtype !== "float32" || b.dtype !== "float32" || !fits) {
     throw new Error(`batchedProducts: cannot multiply [${a.shape}] by [${b.shape}]`);
   }
   return tf.engine().runKernel(HEAD_PRODUCTS, { a, b }) as tf.Tensor3D;

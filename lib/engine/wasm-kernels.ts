@@ -11,7 +11,10 @@ interface WasmBackendLike {
   dataIdNextNumber: number;
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+    tfjs: {
+      registerTensor(id: number, size: number, offset: number): void;
+      disposeData(id: number): void;
+    };
   };
 }
 
@@ -33,7 +36,7 @@ export function installWasmKernels(): void {
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Replacement = (args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
 
-/** Puts `replacement` in place of the stock wasm kernel, which it gets for the cases it hands back. */
+/** Puts `replacement` in place of the stock wasm kernel, which it calls for cases it leaves. */
 function override(name: string, replacement: Replacement): void {
   const stock = tf.getKernel(name, "wasm")!;
   tf.unregisterKernel(name, "wasm");

@@ -86,34 +86,41 @@ export function estimateTrainingMemory(config: LlamaConfig, plan: MemoryPlan): M
   let trainable: number;
   let activations: number;
   if (plan.method === "lora") {
-    if (plan.lora === undefined) throw new Error("estimateTrainingMemory: lora needs r and targetModules");
+    if (plan.lora === undefined) {
+      throw new Error("estimateTrainingMemory: lora needs r and targetModules");
+    }
+    const { r } = plan.lora;
     const shapes = linearShapes(c);
     const targets = resolveTargets({ ...plan.lora, alpha: 1, dropout: 0 });
-    const adapterParams = targets.reduce((n, m) => n + plan.lora!.r * (shapes[m][0] + shapes[m][1]), 0);
+    const adapterParams = targets.reduce((n, m) => n + r * (shapes[m][0] + shapes[m][1]), 0);
     const adapterIn = targets.reduce((n, m) => n + shapes[m][0], 0);
     trainable = c.numLayers * adapterParams;
     params += trainable;
-    activations = c.numLayers * (perLayer(LORA_LAYER) +
-      LORA_ADAPTER.nIn * N * adapterIn + LORA_ADAPTER.nRank * N * plan.lora.r * targets.length) +
+    const adapters = LORA_ADAPTER.nIn * N * adapterIn + LORA_ADAPTER.nRank * N * r * targets.length;
+    activations = c.numLayers * (perLayer(LORA_LAYER) + adapters) +
       HEAD.lora * trainedTokens * c.vocabSize;
     return finish(params, trainable, activations, GRADIENT_COPIES.lora);
   }
   const frozen = plan.method === "freeze" ? (plan.freezeLayers ?? 0) : 0;
-  const layerParams = countParameters({ ...c, numLayers: 1 }) - countParameters({ ...c, numLayers: 0 });
+  const layerParams =
+    countParameters({ ...c, numLayers: 1 }) - countParameters({ ...c, numLayers: 0 });
   trainable = plan.method === "full"
     ? base
     : base - c.vocabSize * c.hiddenSize - frozen * layerParams;
-  activations = (c.numLayers - frozen) * perLayer(TRAINED_LAYER) + frozen * perLayer(FROZEN_LAYER) +
-    HEAD.full * trainedTokens * c.vocabSize;
+  activations = (c.numLayers - frozen) * perLayer(TRAINED_LAYER) +
+    frozen * perLayer(FROZEN_LAYER) + HEAD.full * trainedTokens * c.vocabSize;
   return finish(params, trainable, activations, GRADIENT_COPIES.full);
 }
 
-function finish(params: number, trainable: number, activations: number, copies: number): MemoryEstimate {
+function finish(
+  params: number, trainable: number, activations: number, copies: number,
+): MemoryEstimate {
   const weights = params * BYTES;
   const optimizer = 2 * trainable * BYTES; // AdamW's two moments
   const gradients = copies * trainable * BYTES;
   const acts = activations * BYTES;
-  return { weights, optimizer, gradients, activations: acts, total: weights + optimizer + gradients + acts };
+  const total = weights + optimizer + gradients + acts;
+  return { weights, optimizer, gradients, activations: acts, total };
 }
 
 /**
@@ -125,11 +132,15 @@ export function memoryLimit(): { bytes: number; what: string } {
   if (raw !== undefined && raw !== "") {
     const mb = Number(raw);
     if (!(mb > 0)) {
-      throw new TunebookError(`TUNEBOOK_MEMORY_LIMIT_MB=${raw} must be a positive number of megabytes`);
+      throw new TunebookError(
+        `TUNEBOOK_MEMORY_LIMIT_MB=${raw} must be a positive number of megabytes`,
+      );
     }
     return { bytes: mb * 2 ** 20, what: `TUNEBOOK_MEMORY_LIMIT_MB (${raw} MB)` };
   }
-  if (tf.getBackend() === "wasm") return { bytes: 4294901760, what: "the wasm backend's 4 GiB heap" };
+  if (tf.getBackend() === "wasm") {
+    return { bytes: 4294901760, what: "the wasm backend's 4 GiB heap" };
+  }
   return { bytes: os.totalmem(), what: `this machine's ${formatBytes(os.totalmem())} of RAM` };
 }
 
@@ -138,7 +149,7 @@ export function formatBytes(n: number): string {
   return `${Math.round(n / 2 ** 20)} MB`;
 }
 
-/** One line: "about 1.4 GB (weights 5 MB, optimizer 10 MB, gradients 19 MB, activations 1.3 GB)". */
+/** One line: "about 1.4 GB (weights 5 MB, optimizer 10 MB, gradients 19 MB, activations ...)". */
 export function describeEstimate(e: MemoryEstimate): string {
   return `about ${formatBytes(e.total)} (weights ${formatBytes(e.weights)}, optimizer ` +
     `${formatBytes(e.optimizer)}, gradients ${formatBytes(e.gradients)}, activations ` +
