@@ -57,9 +57,14 @@ describe("TUNEBOOK_WASM_THREADS", () => {
     tf.dispose([a, b, g]);
   });
 
-  it("refuses a count that is not a whole number, naming the variable", () => {
-    const out = runWith({ TUNEBOOK_BACKEND: "wasm", TUNEBOOK_WASM_THREADS: "two" });
-    expect(out.status).not.toBe(0);
-    expect(out.stderr).toContain("TUNEBOOK_WASM_THREADS=two must be a whole number from 1 to 16");
+  it("refuses a count that is not a whole number in one line, naming the variable", () => {
+    const out = spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(root, "lib/cli/main.ts"), "bench", "--case", "toy", "--json"],
+      { cwd: root, env: { ...process.env, TUNEBOOK_WASM_THREADS: "two" }, encoding: "utf8" },
+    );
+
+    expect(out.status).toBe(1);
+    expect(out.stderr).toBe("tunebook: TUNEBOOK_WASM_THREADS=two must be a whole number from 1 to 16\n");
   });
 });

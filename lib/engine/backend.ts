@@ -1,6 +1,7 @@
 // Picks the TensorFlow.js backend once per process: node-gpu, node, wasm, then cpu.
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
 import * as tf from "@tensorflow/tfjs";
+import { TunebookError } from "../errors.js";
 import { installWasmKernels } from "./wasm-kernels.js";
 import { registerThreadedWasm } from "./wasm-threads.js";
 
@@ -45,7 +46,7 @@ function wasmThreads(): number {
   if (raw === undefined || raw === "") return 1;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 16) {
-    throw new Error(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 16`);
+    throw new TunebookError(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 16`);
   }
   return n;
 }
@@ -77,7 +78,7 @@ async function pick(): Promise<BackendName> {
             ? await tf.setBackend("cpu")
             : false;
     if (!ok) {
-      throw new Error(
+      throw new TunebookError(
         `TUNEBOOK_BACKEND=${wanted} is not available here; use one of tensorflow, wasm, cpu`,
       );
     }
