@@ -1,7 +1,6 @@
 // Measures the peak tensor memory of one training step over a grid of small model shapes,
 // methods and batches, one JSON line each, for bench/memory-fit.py to fit lib/train/memory.ts's
 // coefficients. Run: npx tsx bench/memory-grid.ts > grid.jsonl
-import * as tf from "@tensorflow/tfjs";
 import { trainingStep } from "../lib/bench/bench.js";
 import { initBackend } from "../lib/engine/backend.js";
 import { measurePeakBytes } from "../lib/engine/memory.js";
@@ -44,7 +43,7 @@ function measure(config: LlamaConfig, plan: Plan, batch: number, sequence: numbe
   const { step, optimizer, trainable } =
     trainingStep(model, plan.method, batch, sequence, 0, plan.freezeLayers);
   step();
-  const rest = tf.memory().numBytes;
+  const rest = measurePeakBytes(() => undefined).peakBytes;
   const { peakBytes } = measurePeakBytes(step);
   console.log(JSON.stringify({
     ...config, ...plan, B: batch, T: sequence, answer: 0, params: model.numParameters(), trainable,

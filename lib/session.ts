@@ -21,6 +21,7 @@ import type { EncodedRow } from "./train/batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./train/checkpoint.js";
 import {
   describeEstimate, estimateTrainingMemory, formatBytes, type MemoryEstimate, memoryLimit,
+  memoryLimitSetting,
 } from "./train/memory.js";
 import { meanLoss, TrainingRun } from "./train/run.js";
 import { exportRun, type ExportOptions } from "./export/run-export.js";
@@ -154,6 +155,8 @@ export class Session {
   /** Starts the backend and loads the base model and its tokenizer. */
   static async open(opts: SessionOptions = {}): Promise<Session> {
     await initBackend();
+    memoryLimitSetting(); // a bad TUNEBOOK_MEMORY_LIMIT_MB is reported now, not after loading
+
     const name = opts.baseModel ?? DEFAULT_BASE_MODEL;
     const dir = await resolveModel(name);
     const [model, tokenizer] = await Promise.all([LlamaModel.load(dir), Tokenizer.load(dir)]);
@@ -434,10 +437,16 @@ export class Session {
     const limit = memoryLimit();
     this.record("train", "memory estimate", { ...estimate, limit: limit.bytes });
     this.log(`train | memory per step: ${describeEstimate(estimate)}`);
+    const needs = `this run needs about ${formatBytes(estimate.total)} per step`;
+    // The estimate is within 20 % of what a step takes: well past a hard limit, the run would
+    // only fail some way in, so it does not start.
+    if (limit.hard && estimate.total > 1.25 * limit.bytes) {
+      throw new TunebookError(
+        `${needs}, far more than ${limit.what}; lower batchSize or maxLength`,
+      );
+    }
     if (estimate.total > limit.bytes) {
-      const message =
-        `this run needs about ${formatBytes(estimate.total)} per step, more than ${limit.what}; ` +
-        `lower batchSize or maxLength, or train with LoRA`;
+      const message = `${needs}, more than ${limit.what}; lower batchSize or maxLength`;
       this.record("train", "memory warning", { message });
       this.log(`train | warning: ${message}`);
     }

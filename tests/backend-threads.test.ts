@@ -65,6 +65,6 @@ describe("TUNEBOOK_WASM_THREADS", () => {
     );
 
     expect(out.status).toBe(1);
-    expect(out.stderr).toBe("tunebook: TUNEBOOK_WASM_THREADS=two must be a whole number from 1 to 16\n");
+    expect(out.stderr).toBe("tunebook: TUNEBOOK_WASM_THREADS=two must be a whole number from 1 to 8\n");
   });
 });

@@ -180,6 +180,11 @@ describe("CLI errors", () => {
   });
 });
 
+/** The total of the latest memory estimate in a session's history. */
+function memory(session: Session): number {
+  return session.history.filter((h) => h.action === "memory estimate").at(-1)!.details.total as number;
+}
+
 describe("memory check before a run", () => {
   it("warns when the estimate is over the limit, and names the limit", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "tb-memory-"));
@@ -196,8 +201,28 @@ describe("memory check before a run", () => {
     }
 
     const warning = session.history.find((h) => h.action === "memory warning")!;
-    expect(warning.details.message).toMatch(/^this run needs about \d+ MB per step, more than TUNEBOOK_MEMORY_LIMIT_MB \(1 MB\)/);
+    expect(warning.details.message).toBe(
+      `this run needs about ${Math.round(memory(session) / 2 ** 20)} MB per step, more than ` +
+        "TUNEBOOK_MEMORY_LIMIT_MB (1 MB); lower batchSize or maxLength",
+    );
     expect(lines.some((l) => l.startsWith("train | memory per step: about "))).toBe(true);
     expect(lines.some((l) => l.startsWith("train | warning: this run needs"))).toBe(true);
+  });
+});
+
+describe("memory check past a hard limit", () => {
+  it("refuses to start a run far beyond the wasm heap, in one line", async () => {
+    const session = await Session.open({ baseModel: BASE, log: () => {} });
+    session.loadData({ train: path.join(ROOT, "data/clinc150/train.jsonl"), validationFraction: 0.1 });
+    if (tf.getBackend() !== "wasm") return; // only wasm's heap is a hard limit
+
+    // All 13 500 training rows in one batch, full fine-tuning: tens of GB.
+    const start = () => session.train({ method: "full", batchSize: 13_500, maxSteps: 1 });
+
+    expect(start).toThrow(new RegExp(
+      "^this run needs about [\\d.]+ GB per step, far more than the wasm backend's 4 GiB " +
+        "heap; lower batchSize or maxLength$",
+    ));
+    expect(memory(session)).toBeGreaterThan(5 * 2 ** 30);
   });
 });

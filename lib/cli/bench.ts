@@ -37,7 +37,8 @@ export async function benchCommand(opts: BenchCommandOptions): Promise<void> {
       process.stdout.write(
         `${r.case.padEnd(10)} ${r.backend} | step ${r.step_ms} ms | ` +
           `${r.train_tokens_per_s} train tok/s | ${r.generate_tokens_per_s} generated tok/s | ` +
-          `peak RSS ${r.peak_rss_mb} MB | tensors ${r.tensors_before} → ${r.tensors_after}` +
+          `peak RSS ${r.peak_rss_mb} MB | tensor memory ${r.peak_tensor_mb} MB ` +
+          `(estimated ${r.estimated_mb}) | tensors ${r.tensors_before} → ${r.tensors_after}` +
           `${compared}\n`,
       );
     }

@@ -30,12 +30,19 @@ async function tryWasm(): Promise<boolean> {
     if (threads > 1) registerThreadedWasm(wasm, threads);
     const ok = await tf.setBackend("wasm");
     dropEmscriptenHandlers();
+    if (!ok && threads > 1) {
+      throw new TunebookError(
+        `TUNEBOOK_WASM_THREADS=${threads}: the threaded wasm build did not start (see the line ` +
+          `above); unset the variable to run on one thread`,
+      );
+    }
     if (ok) {
       installWasmKernels();
       wasmThreadsInUse = wasm.getThreadsCount();
     }
     return ok;
-  } catch {
+  } catch (err) {
+    if (err instanceof TunebookError) throw err;
     return false;
   }
 }
@@ -44,11 +51,11 @@ async function tryWasm(): Promise<boolean> {
 function wasmThreads(): number {
   const raw = process.env.TUNEBOOK_WASM_THREADS?.trim();
   if (raw === undefined || raw === "") return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 16) {
-    throw new TunebookError(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 16`);
+  // The threaded build starts a pool of 8 workers; more threads than that are not possible.
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 8) {
+    throw new TunebookError(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 8`);
   }
-  return n;
+  return Number(raw);
 }
 
 /**
@@ -69,8 +76,12 @@ function dropEmscriptenHandlers(): void {
 async function pick(): Promise<BackendName> {
   const wanted = process.env.TUNEBOOK_BACKEND?.trim().toLowerCase();
   if (wanted !== undefined && wanted !== "") {
+    const native = wanted === "tensorflow" || wanted === "node" || wanted === "node-gpu";
+    if (!native && wanted !== "wasm" && wanted !== "cpu") {
+      throw new TunebookError(`TUNEBOOK_BACKEND=${wanted} is not a backend; use tensorflow, wasm or cpu`);
+    }
     const ok =
-      wanted === "tensorflow" || wanted === "node" || wanted === "node-gpu"
+      native
         ? (await tryNative("@tensorflow/tfjs-node-gpu")) || (await tryNative("@tensorflow/tfjs-node"))
         : wanted === "wasm"
           ? await tryWasm()
@@ -79,7 +90,8 @@ async function pick(): Promise<BackendName> {
             : false;
     if (!ok) {
       throw new TunebookError(
-        `TUNEBOOK_BACKEND=${wanted} is not available here; use one of tensorflow, wasm, cpu`,
+        `TUNEBOOK_BACKEND=${wanted} could not be started here` +
+          (native ? " (@tensorflow/tfjs-node-gpu or -node is not installed); use wasm or cpu" : ""),
       );
     }
   } else {

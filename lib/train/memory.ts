@@ -35,14 +35,14 @@ export interface MemoryEstimate {
 // They are large because tfjs keeps every intermediate gradient of a step until the step ends.
 // N is tokens in the batch, D the hidden size, I the MLP width, Q the query-key-value width,
 // H·T·S the attention scores, V the vocabulary.
-const TRAINED_LAYER = { nd: 88.9, ni: 18.9, scores: 5.9, nq: 14.3 };
-const FROZEN_LAYER = { nd: 0, ni: 5.1, scores: 0.9, nq: 14.9 };
-const LORA_LAYER = { nd: 0, ni: 13.1, scores: 5.6, nq: 23.1 };
+const TRAINED_LAYER = { nd: 50.4, ni: 12.0, scores: 5.9, nq: 6.6 };
+const FROZEN_LAYER = { nd: 0, ni: 4.1, scores: 0.9, nq: 8.8 };
+const LORA_LAYER = { nd: 1.3, ni: 11.3, scores: 5.5, nq: 13.8 };
 // Per adapted linear layer: its input width per token, and its rank per token.
-const LORA_ADAPTER = { nIn: 15.3, nRank: 25.3 };
-const HEAD = { full: 12.9, lora: 10.7 };
+const LORA_ADAPTER = { nIn: 8.3, nRank: 18.4 };
+const HEAD = { full: 7.8, lora: 7.7 };
 // Gradient-sized tensors per trainable number (the gradients, their clipped and summed forms).
-const GRADIENT_COPIES = { full: 4.1, lora: 9.8 };
+const GRADIENT_COPIES = { full: 3.8, lora: 8.9 };
 
 const BYTES = 4;
 
@@ -123,25 +123,35 @@ function finish(
   return { weights, optimizer, gradients, activations: acts, total };
 }
 
+const WASM_HEAP = 4294901760;
+
 /**
- * The most tensor memory a run may use: TUNEBOOK_MEMORY_LIMIT_MB when set, else what the backend
- * can hold (wasm's 4 GiB heap, or this machine's RAM).
+ * The most tensor memory a run may use: TUNEBOOK_MEMORY_LIMIT_MB when set (never above wasm's
+ * heap on wasm), else what the backend can hold. `hard` when going past it fails the run
+ * (wasm's 4 GiB heap) rather than slowing it (RAM, which can swap).
  */
-export function memoryLimit(): { bytes: number; what: string } {
+export function memoryLimit(): { bytes: number; what: string; hard: boolean } {
+  const mb = memoryLimitSetting();
+  const wasm = tf.getBackend() === "wasm";
+  if (mb !== undefined && (!wasm || mb * 2 ** 20 < WASM_HEAP)) {
+    return { bytes: mb * 2 ** 20, what: `TUNEBOOK_MEMORY_LIMIT_MB (${mb} MB)`, hard: false };
+  }
+  if (wasm) return { bytes: WASM_HEAP, what: "the wasm backend's 4 GiB heap", hard: true };
+  return {
+    bytes: os.totalmem(), what: `this machine's ${formatBytes(os.totalmem())} of RAM`, hard: false,
+  };
+}
+
+/** TUNEBOOK_MEMORY_LIMIT_MB in megabytes, checked; undefined when not set. */
+export function memoryLimitSetting(): number | undefined {
   const raw = process.env.TUNEBOOK_MEMORY_LIMIT_MB?.trim();
-  if (raw !== undefined && raw !== "") {
-    const mb = Number(raw);
-    if (!(mb > 0)) {
-      throw new TunebookError(
-        `TUNEBOOK_MEMORY_LIMIT_MB=${raw} must be a positive number of megabytes`,
-      );
-    }
-    return { bytes: mb * 2 ** 20, what: `TUNEBOOK_MEMORY_LIMIT_MB (${raw} MB)` };
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0) {
+    throw new TunebookError(
+      `TUNEBOOK_MEMORY_LIMIT_MB=${raw} must be a positive number of megabytes, e.g. 2048`,
+    );
   }
-  if (tf.getBackend() === "wasm") {
-    return { bytes: 4294901760, what: "the wasm backend's 4 GiB heap" };
-  }
-  return { bytes: os.totalmem(), what: `this machine's ${formatBytes(os.totalmem())} of RAM` };
+  return Number(raw);
 }
 
 export function formatBytes(n: number): string {
