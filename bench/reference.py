@@ -138,12 +138,17 @@ def bench(name, steps, warmup):
     step_ms = statistics.median(times)
     return {
         "case": name,
-        "backend": f"pytorch {torch.__version__} ({torch.get_num_threads()} threads)",
+        "backend": f"pytorch {torch.__version__} ({threads_text()})",
         "batch": B,
         "sequence": T,
         "step_ms": round(step_ms, 1),
         "train_tokens_per_s": round(B * T / (step_ms / 1000), 1),
     }
+
+
+def threads_text():
+    n = torch.get_num_threads()
+    return "1 thread" if n == 1 else f"{n} threads"
 
 
 def main():
