@@ -13,7 +13,7 @@ import { type AnswerSpec, type EvalScores, perplexity, scorePredictions } from "
 import { resolveModel } from "./model/hub.js";
 import { answerPrompts, type AnswerOptions } from "./eval/answer.js";
 import { LlamaModel } from "./model/llama.js";
-import type { LoraConfig } from "./model/lora.js";
+import { type LoraConfig, resolveTargets } from "./model/lora.js";
 import { Tokenizer } from "./tokens/tokenizer.js";
 import { OverfitMonitor } from "./checks/overfit.js";
 import { checkOptions, TOKENIZE_RULES, TRAIN_RULES } from "./train/options.js";
@@ -453,17 +453,51 @@ export class Session {
     return estimate;
   }
 
+  /** Folds the LoRA adapter into the base weights (W += B A · scale) and removes it. */
+  mergeAdapter(): void {
+    this.requireNoRun("merge the adapter");
+    const lora = this.model.loraConfig;
+    if (lora === null) throw new TunebookError("the model carries no LoRA adapter to merge");
+    this.model.mergeLora();
+    this.record("train", "merge adapter", { ...lora });
+    this.log(`train | adapter (r ${lora.r}) merged into the base weights`);
+  }
+
+  /** Removes the LoRA adapter without keeping what it learned. */
+  dropAdapter(): void {
+    this.requireNoRun("drop the adapter");
+    const lora = this.model.loraConfig;
+    if (lora === null) throw new TunebookError("the model carries no LoRA adapter to drop");
+    this.model.removeLora();
+    this.record("train", "drop adapter", { ...lora });
+    this.log(`train | adapter (r ${lora.r}) dropped`);
+  }
+
+  private requireNoRun(what: string): void {
+    if (this.run?.status === "running" || this.run?.status === "paused") {
+      throw new TunebookError(`a run is still going; stop it (run.stop()) before you ${what}`);
+    }
+  }
+
   private prepareMethod(method: Method, opts: TrainOptions): void {
     if (method === "lora") {
-      if (this.model.lora.size === 0) {
+      const current = this.model.loraConfig;
+      if (current === null) {
         const cfg: LoraConfig = { ...DEFAULT_LORA, ...opts.lora };
         this.model.addLora(cfg);
+      } else if (opts.lora !== undefined && !sameAdapter(current, { ...current, ...opts.lora })) {
+        throw new TunebookError(
+          `the model already carries a LoRA adapter (r ${current.r}, alpha ${current.alpha}); ` +
+            "train it on without the lora option, or call session.mergeAdapter() or " +
+            "session.dropAdapter() first",
+        );
       }
       this.method = { method, lora: this.model.loraConfig ?? undefined };
     } else {
       if (this.model.lora.size > 0) {
         throw new TunebookError(
-          `the model carries a LoRA adapter; merge it (session.mergeAdapter()) before "${method}" training`,
+          "the model carries a LoRA adapter; call session.mergeAdapter() (or " +
+            `session.dropAdapter()) before "${method}" training`,
         );
       }
       this.method = { method, freezeLayers: opts.freezeLayers };
@@ -544,3 +578,9 @@ function fileURLPathToRepo(rel: string): string {
   return path.join(root, rel);
 }
 
+/** Whether two adapter settings describe the same adapter. */
+function sameAdapter(a: LoraConfig, b: LoraConfig): boolean {
+  const targets = (c: LoraConfig) => resolveTargets(c).join(",");
+  return a.r === b.r && a.alpha === b.alpha && a.dropout === b.dropout &&
+    targets(a) === targets(b) && (a.useRslora ?? false) === (b.useRslora ?? false);
+}

@@ -117,6 +117,17 @@ describe("Session on the shipped base", () => {
     merged.dispose();
   });
 
+  it("refuses new adapter settings over the trained adapter, and says what to call", () => {
+    const start = () => session.train({ method: "lora", lora: { r: 4 }, maxSteps: 1 });
+
+    expect(start).toThrow(
+      "the model already carries a LoRA adapter (r 8, alpha 16); train it on without the lora " +
+        "option, or call session.mergeAdapter() or session.dropAdapter() first",
+    );
+    const full = () => session.train({ method: "full", maxSteps: 1 });
+    expect(full).toThrow(/session\.mergeAdapter\(\)/);
+  });
+
   it("`tunebook eval --json` scores the run on a JSONL file", () => {
     const out = execFileSync("node", [...CLI, "eval", "--run", runDir, "--data", validFile, "--json"], {
       encoding: "utf8",
@@ -224,5 +235,35 @@ describe("memory check past a hard limit", () => {
         "heap; lower batchSize or maxLength$",
     ));
     expect(memory(session)).toBeGreaterThan(5 * 2 ** 30);
+  });
+});
+
+describe("merging and dropping an adapter", () => {
+  it("merges into the same logits, drops back to the base, and records both", async () => {
+    const session = await Session.open({ baseModel: BASE, log: () => {} });
+    session.model.addLora({ r: 4, alpha: 8, dropout: 0, targetModules: ["q_proj", "down_proj"] });
+    for (const v of session.model.lora.values()) {
+      v.assign(tf.randomNormal(v.shape, 0, 0.05, "float32", 3));
+    }
+    const ids = tf.tensor2d([[1, 5, 9, 300, 41]], [1, 5], "int32");
+    const withAdapter = session.model.forward(ids);
+
+    session.mergeAdapter();
+    const merged = session.model.forward(ids);
+
+    expect(session.model.loraConfig).toBeNull();
+    expect(tf.max(tf.abs(tf.sub(merged, withAdapter))).dataSync()[0]).toBeLessThan(1e-4);
+    expect(() => session.mergeAdapter()).toThrow("the model carries no LoRA adapter to merge");
+
+    session.model.addLora({ r: 2, alpha: 4, dropout: 0, targetModules: ["v_proj"] });
+    for (const v of session.model.lora.values()) v.assign(tf.onesLike(v));
+    session.dropAdapter();
+    const dropped = session.model.forward(ids);
+
+    expect(tf.max(tf.abs(tf.sub(dropped, merged))).dataSync()[0]).toBe(0);
+    expect(session.history.map((h) => h.action)).toEqual(
+      expect.arrayContaining(["merge adapter", "drop adapter"]),
+    );
+    tf.dispose([ids, withAdapter, merged, dropped]);
   });
 });
