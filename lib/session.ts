@@ -179,7 +179,7 @@ export class Session {
 
   /** Loads training and validation records (files are checked line by line). */
   loadData(opts: DataOptions): { train: Dataset; validation: Dataset } {
-    if (this.run?.status === "running" || this.run?.status === "paused") {
+    if (this.runGoing()) {
       throw new TunebookError("a run is training on the current data; stop it before loading new data");
     }
     const read = (src: string | Example[], name: string) =>
@@ -259,7 +259,7 @@ export class Session {
    * events, or pause, resume, stop and retune it from anywhere.
    */
   train(opts: TrainOptions = {}): TrainingRun {
-    if (this.run !== undefined && (this.run.status === "running" || this.run.status === "paused")) {
+    if (this.runGoing()) {
       throw new TunebookError("a run is still going; stop it (run.stop()) before starting another");
     }
     checkOptions(opts, TRAIN_RULES, "session.train", "");
@@ -429,7 +429,7 @@ export class Session {
     const estimate = estimateTrainingMemory(this.model.config, {
       method: m.method,
       freezeLayers: m.freezeLayers,
-      lora: m.lora === undefined ? undefined : { r: m.lora.r, targetModules: m.lora.targetModules },
+      lora: m.lora,
       batchSize: Math.min(batchSize, rows.length),
       sequence,
       trainedPerRow: trained,
@@ -474,9 +474,14 @@ export class Session {
   }
 
   private requireNoRun(what: string): void {
-    if (this.run?.status === "running" || this.run?.status === "paused") {
+    if (this.runGoing()) {
       throw new TunebookError(`a run is still going; stop it (run.stop()) before you ${what}`);
     }
+  }
+
+  /** Whether the latest run is still training (running or paused). */
+  private runGoing(): boolean {
+    return this.run?.status === "running" || this.run?.status === "paused";
   }
 
   private prepareMethod(method: Method, opts: TrainOptions): void {

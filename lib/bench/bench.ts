@@ -100,7 +100,7 @@ export async function runBench(
   const peakTensorBytes = measurePeakBytes(step).peakBytes;
   const estimate = estimateTrainingMemory(model.config, {
     method,
-    lora: method === "lora" ? { r: 16, targetModules: ["all-linear"] } : undefined,
+    lora: model.loraConfig ?? undefined,
     batchSize: batch,
     sequence,
     trainedPerRow: answer === 0 ? undefined : answer,
