@@ -48,7 +48,10 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
       // reads that count through os.cpus(); it is shown the count that yields `threads`.
       const nodeOs = require("node:os") as { cpus: typeof os.cpus };
       const cpus = nodeOs.cpus;
-      nodeOs.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus()[i % cpus().length]);
+      nodeOs.cpus = () => {
+        const real = cpus();
+        return Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
+      };
       // Its workers would inherit this process's Node flags (a loader, --input-type), which
       // are not theirs: they start with none.
       const threadsModule = require("node:worker_threads") as { Worker: typeof Worker };
