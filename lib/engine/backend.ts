@@ -2,7 +2,7 @@
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
 import * as tf from "@tensorflow/tfjs";
 import { TunebookError } from "../errors.js";
-import { installWasmKernels } from "./wasm-kernels.js";
+import { installWasmKernels, productKernels } from "./wasm-kernels.js";
 import { registerThreadedWasm } from "./wasm-threads.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -37,7 +37,7 @@ async function tryWasm(): Promise<boolean> {
       );
     }
     if (ok) {
-      installWasmKernels();
+      installWasmKernels(tf.backend());
       wasmThreadsInUse = wasm.getThreadsCount();
     }
     return ok;
@@ -112,13 +112,15 @@ export function initBackend(): Promise<BackendName> {
   return chosen;
 }
 
-/** One line for log headers, e.g. "backend wasm (simd, 1 thread)". */
+/** One line for log headers, e.g. "backend wasm (simd, 1 thread, fma products)". */
 export function describeBackend(): string {
   const name = tf.getBackend();
   if (name === "wasm") {
     const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "simd" : "no simd";
     const threads = wasmThreadsInUse > 1 ? `${wasmThreadsInUse} threads` : "1 thread";
-    return `backend wasm (${simd}, ${threads})`;
+    const kernels = productKernels();
+    const products = kernels === "off" ? "" : `, ${kernels} products`;
+    return `backend wasm (${simd}, ${threads}${products})`;
   }
   return `backend ${name}`;
 }

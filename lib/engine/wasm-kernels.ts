@@ -1,15 +1,18 @@
 // Replacements for wasm backend kernels whose stock versions cost far more than their work:
 // each handles the common case itself and hands every other case to the stock kernel.
 import * as tf from "@tensorflow/tfjs";
+import { loadSimdKernels, type SimdKernels } from "./simd.js";
 
 /** The parts of the wasm backend these kernels use. */
 interface WasmBackendLike {
   incRef(dataId: tf.DataId): void;
+  disposeData(dataId: tf.DataId): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   dataIdNextNumber: number;
   wasm: {
+    asm: { memory: WebAssembly.Memory };
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: {
       registerTensor(id: number, size: number, offset: number): void;
@@ -18,19 +21,120 @@ interface WasmBackendLike {
   };
 }
 
+/** One AdamW update of a parameter: inputs p, g, m, v; outputs the new p, m and v. */
+export const ADAMW_UPDATE = "TunebookAdamW";
+
+/** The attributes of ADAMW_UPDATE: the optimizer's settings and this step's factors. */
+export interface AdamWUpdateAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Learning rate / (1 - beta1^t). */
+  stepSize: number;
+  /** 1 - beta2^t. */
+  correction2: number;
+  /** Learning rate × weight decay. */
+  decay: number;
+}
+
 /** a [n, r, k] @ b [n, k, c] as n plain products, in one kernel call (see installHeadProducts). */
 export const HEAD_PRODUCTS = "TunebookHeadProducts";
 
 let installed = false;
+let simd: SimdKernels | null = null;
 
-/** Installs the kernels below in place of the wasm backend's own (once per process). */
-export function installWasmKernels(): void {
+/**
+ * Installs the kernels below in place of the wasm backend's own (once per process). Matrix
+ * products go to tunebook's own SIMD kernels where they load; otherwise attention's per-head
+ * products at least take XNNPACK's plain path (HEAD_PRODUCTS).
+ */
+export function installWasmKernels(backend: tf.KernelBackend): void {
   if (installed || tf.getKernel(tf.Slice, "wasm") === undefined) return;
   installed = true;
   override(tf.Slice, slice);
   override(tf.Transpose, transpose);
   override(tf.Identity, identity);
-  installHeadProducts();
+  override(tf.Cast, cast);
+  simd = loadSimdKernels((backend as unknown as WasmBackendLike).wasm.asm.memory);
+  if (simd !== null) {
+    override(tf.BatchMatMul, batchMatMul);
+    tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: "wasm", kernelFunc: adamwUpdate });
+  } else {
+    installHeadProducts();
+  }
+}
+
+/** "fma" or "simd" for tunebook's own product kernels, "off" where they did not load. */
+export function productKernels(): "fma" | "simd" | "off" {
+  return simd === null ? "off" : simd.fma ? "fma" : "simd";
+}
+
+/**
+ * BatchMatMul: XNNPACK, the stock kernel's fast path, takes only plain 2-D products and repacks
+ * the right operand on every call; transposed or batched products fall to a loop about ten
+ * times slower. Ours multiplies 4×8 blocks with SIMD (fused multiply-add where relaxed SIMD is
+ * on), batched or not, and reads a transposed left operand in place. A transposed right
+ * operand, broadcast batches and other dtypes keep the stock kernel.
+ */
+function batchMatMul(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batch = a.shape.slice(0, -2);
+  const sameBatch = ra === rb && batch.every((d, i) => d === b.shape[i]);
+  if (transposeB || !sameBatch || a.dtype !== "float32" || b.dtype !== "float32") {
+    return stock(args);
+  }
+  const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+  const N = b.shape[rb - 1];
+  if (b.shape[rb - 2] !== K || M === 0 || N === 0) return stock(args);
+  const backend = args.backend as unknown as WasmBackendLike;
+  const out = backend.makeOutput([...batch, M, N], "float32");
+  const n = tf.util.sizeFromShape(batch);
+  // Read in place, a transposed operand's rows lie M floats apart; past a few hundred floats
+  // those reads keep evicting each other from the cache, and transposing it first is faster.
+  const copy = transposeA && M > TRANSPOSED_READ_MAX ? backend.makeOutput([n, M, K], "float32") : null;
+  const [pa, pb, pc] = [copy ?? a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  if (copy !== null) simd!.transpose(backend.dataIdMap.get(a.dataId).memoryOffset, pa, n, K, M);
+  const readTransposed = transposeA && copy === null;
+  if (n === 1) simd!.gemm(pa, pb, pc, M, K, N, readTransposed);
+  else simd!.gemmBatch(pa, pb, pc, n, M, K, N, readTransposed);
+  if (copy !== null) backend.disposeData(copy.dataId);
+  return out;
+}
+
+// Widest transposed left operand (in floats per row) that the product reads in place.
+const TRANSPOSED_READ_MAX = 256;
+
+/**
+ * AdamW in one pass over each parameter instead of some fifteen kernels (and as many scalar
+ * tensors for the constants) per parameter and step.
+ */
+function adamwUpdate(args: KernelArgs): tf.TensorInfo[] {
+  const backend = args.backend as unknown as WasmBackendLike;
+  const { p, g, m, v } = args.inputs as Record<string, tf.TensorInfo>;
+  const a = args.attrs as unknown as AdamWUpdateAttrs;
+  const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+  const ptr = [p, g, m, v, ...outs].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  const n = tf.util.sizeFromShape(p.shape);
+  simd!.adamw(
+    ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], n,
+    a.beta1, a.beta2, a.epsilon, a.stepSize, a.correction2, a.decay,
+  );
+  return outs;
+}
+
+/**
+ * Cast: tfjs casts to float32 inside many gradients (every product's, every multiply's) even
+ * when the tensor already is one, and the stock kernel copies it. A cast to the same dtype shares
+ * the data, as Identity does.
+ */
+function cast(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { dtype } = args.attrs as unknown as tf.CastAttrs;
+  if (x.dtype !== dtype || dtype === "string") return stock(args);
+  return identity(args, stock);
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -101,6 +205,11 @@ function transpose(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.T
   const C = x.shape[rank - 1];
   const backend = args.backend as unknown as WasmBackendLike;
   const out = backend.makeOutput([...x.shape.slice(0, -2), C, R], x.dtype);
+  if (simd !== null) {
+    const [src, dst] = [x, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+    simd.transpose(src, dst, tf.util.sizeFromShape(x.shape) / (R * C), R, C);
+    return out;
+  }
   transposeTiles(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), R, C);
   return out;
 }

@@ -1,7 +1,7 @@
 // Scaled dot-product attention as one differentiable step with a hand-written backward pass.
 // Recorded op by op, tfjs's tape would keep the raw, scaled and reshaped scores of every layer
 // alive until the backward pass (a reshape keeps its input just to know its shape); here it
-// keeps q, k, v and the probabilities, and every product is a plain one (batchedProducts).
+// keeps q, k, v and the probabilities, and every product takes a fast path (batchedProducts).
 import * as tf from "@tensorflow/tfjs";
 import { batchedProducts } from "../engine/matmul.js";
 
@@ -34,14 +34,12 @@ export function attention(
         const [sq, sk, sv, p] = saved as tf.Tensor3D[];
         const dOut = dy as tf.Tensor3D;
         const dProbs = batchedProducts(dOut, swapLast(sv)); // [n, R, S]
-        // p^T dOut as (dOut^T p)^T: transposing the narrow [R, hd] operands and the [hd, S]
-        // result moves hd/S as much data as transposing p.
-        const dV = swapLast(batchedProducts(swapLast(dOut), p)); // [n, S, hd]
+        const dV = batchedProducts(p, dOut, true); // p^T dOut: [n, S, hd]
         // Softmax backward: p * (dp - sum(dp * p)), then the scale of the scores.
         const rowDot = tf.sum(tf.mul(dProbs, p), -1, true);
         const dScores = tf.mul(tf.mul(p, tf.sub(dProbs, rowDot)), scale) as tf.Tensor3D;
         const dQ = batchedProducts(dScores, sk); // [n, R, hd]
-        const dK = swapLast(batchedProducts(swapLast(sq), dScores)); // [n, S, hd]
+        const dK = batchedProducts(dScores, sq, true); // dScores^T q: [n, S, hd]
         return [dQ, dK, dV];
       },
     };

@@ -1,5 +1,6 @@
 // AdamW with decoupled weight decay, written against tf.Variable so its state can be checkpointed.
 import * as tf from "@tensorflow/tfjs";
+import { ADAMW_UPDATE, type AdamWUpdateAttrs } from "../engine/wasm-kernels.js";
 
 export interface AdamWOptions {
   beta1: number;
@@ -44,6 +45,8 @@ export class AdamW {
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
     const stepSize = learningRate / correction1;
+    // One kernel per parameter where the backend has it (wasm with tunebook's kernels).
+    const fused = tf.getKernel(ADAMW_UPDATE, tf.getBackend()) !== undefined;
 
     for (const [name, p] of this.params) {
       const g = grads.get(name);
@@ -52,6 +55,20 @@ export class AdamW {
       const v = this.v.get(name)!;
       // Norm gains and other vectors are not decayed: shrinking them only fights the loss.
       const decay = p.rank >= 2 ? weightDecay : 0;
+      if (fused) {
+        const attrs: AdamWUpdateAttrs = {
+          beta1, beta2, epsilon, stepSize, correction2, decay: learningRate * decay,
+        };
+        const inputs = { p, g, m, v } as unknown as tf.NamedTensorMap;
+        const [pNew, mNew, vNew] = tf.engine().runKernel(
+          ADAMW_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+        m.assign(mNew);
+        v.assign(vNew);
+        p.assign(pNew);
+        tf.dispose([pNew, mNew, vNew]);
+        continue;
+      }
       tf.tidy(() => {
         const mNew = m.mul(beta1).add(g.mul(1 - beta1));
         const vNew = v.mul(beta2).add(g.square().mul(1 - beta2));
