@@ -1,11 +1,14 @@
-// The wasm fast paths: per-head products and attention's own backward pass must agree with
-// tf.matMul and tfjs's automatic gradients, and the replacement Slice kernel with plain indexing.
+// The wasm fast paths: products, transposes and the AdamW update must agree with plain loops
+// and formulas, attention's own backward pass with tfjs's automatic gradients, and the
+// replacement Slice and Cast kernels with plain indexing.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { initBackend } from "../lib/engine/backend.js";
-import { batchedProducts, matMul2d } from "../lib/engine/matmul.js";
+import { batchedProducts, matMul2d, productTA } from "../lib/engine/matmul.js";
+import { ADAMW_UPDATE, productKernels } from "../lib/engine/wasm-kernels.js";
 import { attention } from "../lib/model/attention.js";
+import { AdamW } from "../lib/train/adamw.js";
 
 beforeAll(async () => {
   await initBackend();
@@ -125,5 +128,154 @@ describe("Slice on wasm", () => {
     expect(ints.dtype).toBe("int32");
     expect(Array.from(ints.dataSync())).toEqual(want([1, 0, 0], [1, 3, 5]));
     tf.dispose([got, ints]);
+  });
+});
+
+/** Plain triple loop: the reference for the product kernels. */
+function product(
+  a: Float32Array, b: Float32Array, n: number, M: number, K: number, N: number,
+  transA: boolean, transB = false,
+): Float32Array {
+  const c = new Float32Array(n * M * N);
+  for (let s = 0; s < n; s++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const x = transA ? a[s * K * M + k * M + i] : a[s * M * K + i * K + k];
+          const y = transB ? b[s * N * K + j * K + k] : b[s * K * N + k * N + j];
+          sum += x * y;
+        }
+        c[s * M * N + i * N + j] = sum;
+      }
+    }
+  }
+  return c;
+}
+
+describe("BatchMatMul on wasm", () => {
+  it("runs on tunebook's own SIMD kernels once they are built", () => {
+    expect(productKernels()).not.toBe("off");
+  });
+
+  // Rows not a multiple of four and columns not a multiple of eight take the kernels' edge
+  // tiles and zero-padded panels; K of 5 and 17 leaves the packing's four-row steps a remainder.
+  const cases: Array<[number, number, number, number, boolean, boolean]> = [
+    [1, 1, 1, 1, false, false], [1, 5, 3, 9, false, false], [1, 8, 16, 24, false, false],
+    [3, 13, 17, 19, false, false], [1, 6, 11, 7, true, false], [4, 12, 5, 16, true, false],
+    [2, 300, 5, 17, true, false], [1, 3, 0, 8, false, false], [1, 9, 17, 16, false, true],
+    [2, 4, 8, 13, false, true], [3, 7, 6, 5, true, true], [1, 64, 1024, 40, true, false],
+  ];
+  for (const [n, M, K, N, transA, transB] of cases) {
+    const how = [transA ? "A" : "", transB ? "B" : ""].filter(Boolean).join(" and ");
+    it(`multiplies [${n}, ${M}, ${K}] by [${n}, ${K}, ${N}]${how ? ` with ${how} transposed` : ""}`, () => {
+      const a = filled(transA ? [n, K, M] : [n, M, K], M + K);
+      const b = filled(transB ? [n, N, K] : [n, K, N], N + 1);
+
+      const got = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, transA, transB);
+
+      const want = product(
+        a.dataSync() as Float32Array, b.dataSync() as Float32Array, n, M, K, N, transA, transB,
+      );
+      expect(got.shape).toEqual([n, M, N]);
+      expectClose(got, tf.tensor(want, [n, M, N]), 1e-4 * Math.max(1, Math.sqrt(K)));
+      tf.dispose([a, b, got]);
+    });
+  }
+
+  it("leaves broadcast batches to the stock kernel, still right", () => {
+    const a = filled([2, 3, 4], 1);
+    const one = filled([1, 4, 6], 3);
+
+    const got = tf.matMul(a as tf.Tensor3D, one as tf.Tensor3D);
+
+    const want = tf.concat([tf.matMul(a.slice([0, 0, 0], [1, 3, 4]) as tf.Tensor3D, one as tf.Tensor3D),
+      tf.matMul(a.slice([1, 0, 0], [1, 3, 4]) as tf.Tensor3D, one as tf.Tensor3D)]);
+    expectClose(got, want);
+    tf.dispose([a, one, want, got]);
+  });
+
+  it("productTA gives aᵀb and keeps the tensor count flat", () => {
+    const a = filled([9, 6], 4) as tf.Tensor2D;
+    const b = filled([9, 10], 5) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    const got = productTA(a, b);
+    const want = product(a.dataSync() as Float32Array, b.dataSync() as Float32Array, 1, 6, 9, 10, true);
+    expectClose(got, tf.tensor(want, [6, 10]));
+    got.dispose();
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([a, b]);
+  });
+});
+
+describe("Transpose on wasm", () => {
+  for (const shape of [[5, 4], [2, 7, 9], [3, 1, 6], [8, 12]]) {
+    it(`swaps the last two axes of [${shape.join(", ")}]`, () => {
+      const x = filled(shape, 9);
+      const [R, C] = shape.slice(-2);
+      const n = shape.length === 3 ? shape[0] : 1;
+      const src = x.dataSync();
+      const want: number[] = [];
+      for (let s = 0; s < n; s++) {
+        for (let j = 0; j < C; j++) for (let i = 0; i < R; i++) want.push(src[s * R * C + i * C + j]);
+      }
+      const perm = shape.length === 3 ? [0, 2, 1] : [1, 0];
+      const got = tf.transpose(x, perm);
+      expect(got.shape).toEqual(perm.map((p) => shape[p]));
+      expect(Array.from(got.dataSync())).toEqual(Array.from(Float32Array.from(want)));
+      tf.dispose([x, got]);
+    });
+  }
+});
+
+describe("Cast on wasm", () => {
+  it("shares the data of a same-dtype cast, which outlives the original", () => {
+    const x = filled([3, 4], 2);
+    const values = Array.from(x.dataSync());
+    const y = tf.cast(x, "float32");
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual(values);
+    const ints = tf.cast(y, "int32");
+    expect(ints.dtype).toBe("int32");
+    expect(Array.from(ints.dataSync())).toEqual(values.map((v) => Math.trunc(v) | 0));
+    tf.dispose([y, ints]);
+  });
+});
+
+describe("AdamW's fused update", () => {
+  it("is registered on wasm and follows AdamW's formula, decaying matrices only", () => {
+    expect(tf.getKernel(ADAMW_UPDATE, "wasm")).toBeDefined();
+    const options = { beta1: 0.9, beta2: 0.99, epsilon: 1e-6, weightDecay: 0.1 };
+    const init = { w: filled([3, 5], 1), b: filled([7], 2) };
+    const params = new Map(Object.entries(init).map(([k, t]) => [k, tf.variable(t)]));
+    const optimizer = new AdamW(params, options);
+    const expected = new Map([...params].map(([k, p]) => [k, {
+      p: Float64Array.from(p.dataSync()), m: new Float64Array(p.size), v: new Float64Array(p.size),
+    }]));
+    const lr = 0.05;
+    for (let step = 1; step <= 3; step++) {
+      const grads = new Map([...params].map(([k, p]) => [k, filled(p.shape, 10 * step + p.rank)]));
+      optimizer.apply(grads, lr);
+      for (const [k, g] of grads) {
+        const e = expected.get(k)!;
+        const decay = params.get(k)!.rank >= 2 ? options.weightDecay : 0;
+        const gv = g.dataSync();
+        for (let i = 0; i < e.p.length; i++) {
+          e.m[i] = options.beta1 * e.m[i] + (1 - options.beta1) * gv[i];
+          e.v[i] = options.beta2 * e.v[i] + (1 - options.beta2) * gv[i] ** 2;
+          const mHat = e.m[i] / (1 - options.beta1 ** step);
+          const vHat = e.v[i] / (1 - options.beta2 ** step);
+          e.p[i] -= lr * (mHat / (Math.sqrt(vHat) + options.epsilon) + decay * e.p[i]);
+        }
+      }
+      tf.dispose([...grads.values()]);
+    }
+    for (const [k, p] of params) {
+      const got = p.dataSync();
+      const want = expected.get(k)!.p;
+      for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
+    }
+    optimizer.dispose();
+    tf.dispose([...params.values(), init.w, init.b]);
   });
 });

@@ -96,7 +96,8 @@ describe("stories260K", () => {
 
     const padded = logitsOf(stories, [[0, 0, 1, 300, 301]], [[0, 0, 1, 1, 1]]);
 
-    expect(maxAbsDiff([padded[0].slice(2)], plain)).toBeLessThan(1e-5);
+    // SIMD sums over a padded row group its terms differently: a few float32 ulps per layer.
+    expect(maxAbsDiff([padded[0].slice(2)], plain)).toBeLessThan(5e-5);
   });
 
   it("stops a row at eos and leaves the eos out", () => {

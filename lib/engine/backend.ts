@@ -25,26 +25,29 @@ let wasmThreadsInUse = 1;
 
 async function tryWasm(): Promise<boolean> {
   const threads = wasmThreads();
+  let wasm: typeof import("@tensorflow/tfjs-backend-wasm");
+  let ok: boolean;
   try {
-    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    wasm = await import("@tensorflow/tfjs-backend-wasm");
     if (threads > 1) registerThreadedWasm(wasm, threads);
-    const ok = await tf.setBackend("wasm");
+    ok = await tf.setBackend("wasm");
     dropEmscriptenHandlers();
-    if (!ok && threads > 1) {
-      throw new TunebookError(
-        `TUNEBOOK_WASM_THREADS=${threads}: the threaded wasm build did not start (see the line ` +
-          `above); unset the variable to run on one thread`,
-      );
-    }
-    if (ok) {
-      installWasmKernels(tf.backend());
-      wasmThreadsInUse = wasm.getThreadsCount();
-    }
-    return ok;
   } catch (err) {
     if (err instanceof TunebookError) throw err;
     return false;
   }
+  if (!ok && threads > 1) {
+    throw new TunebookError(
+      `TUNEBOOK_WASM_THREADS=${threads}: the threaded wasm build did not start (see the line ` +
+        `above); unset the variable to run on one thread`,
+    );
+  }
+  if (ok) {
+    // Outside the try: a failure here is tunebook's own and must not pass for a missing backend.
+    installWasmKernels(tf.backend());
+    wasmThreadsInUse = wasm.getThreadsCount();
+  }
+  return ok;
 }
 
 /** Threads for the wasm backend: TUNEBOOK_WASM_THREADS, else 1. */

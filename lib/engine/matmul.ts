@@ -1,21 +1,31 @@
-// Matrix products shaped for the wasm backend's fast paths. tunebook's own product kernel
-// (wasm-kernels.ts) serves plain, batched and left-transposed products; without it (the
-// threaded build) only XNNPACK's plain 2-D products are fast, so every product here is either
-// plain or has a transposed left operand, which is transposed explicitly where it must be.
+// Matrix products shaped for the backend's fast paths. tunebook's own product kernel
+// (wasm-kernels.ts) reads either operand transposed in place; without it (the threaded wasm
+// build) only XNNPACK's plain 2-D products are fast, so transposed operands are transposed
+// explicitly first and batched products are cut into plain ones (HEAD_PRODUCTS).
 import * as tf from "@tensorflow/tfjs";
 import { HEAD_PRODUCTS, productKernels } from "./wasm-kernels.js";
 
-/** Whether a product with a transposed left operand runs fast on the current backend. */
-function transposedLeftIsFast(): boolean {
+/** Whether products with transposed operands run fast on the current backend. */
+function transposesAreFast(): boolean {
   return tf.getBackend() !== "wasm" || productKernels() !== "off";
+}
+
+/** x [..., r, c] with its last two axes swapped. */
+function swapLast<T extends tf.Tensor>(x: T): T {
+  const perm = [...x.shape.keys()];
+  perm.push(perm.splice(-2, 1)[0]);
+  return tf.transpose(x, perm) as T;
+}
+
+/** op(a) · op(b), op a transpose of the last two axes where its flag is set. */
+export function product<T extends tf.Tensor>(a: T, b: T, transA = false, transB = false): T {
+  if (transposesAreFast()) return tf.matMul(a, b, transA, transB) as T;
+  return tf.matMul(transA ? swapLast(a) : a, transB ? swapLast(b) : b) as T;
 }
 
 /** a^T b for a [..., K, M] and b [..., K, N]. */
 export function productTA<T extends tf.Tensor>(a: T, b: T): T {
-  if (transposedLeftIsFast()) return tf.matMul(a, b, true, false) as T;
-  const perm = [...a.shape.keys()];
-  perm.push(perm.splice(-2, 1)[0]);
-  return tf.matMul(tf.transpose(a, perm), b) as T;
+  return product(a, b, true, false);
 }
 
 /** a [N, K] @ b [K, M], with gradients that are fast products too. */
@@ -29,24 +39,24 @@ export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sb] = saved as tf.Tensor2D[];
         return [
-          tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), // [N, M] @ [M, K]
-          productTA(sa, dy as tf.Tensor2D), // [K, N] @ [N, M]
+          product(dy as tf.Tensor2D, sb, false, true), // [N, M] @ [M, K]
+          product(sa, dy as tf.Tensor2D, true, false), // [K, N] @ [N, M]
         ];
       },
     };
   },
 ) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
-/** x [N, in] @ W^T for W [out, in]: dx = dy W and dW = dy^T x need no transposes at all. */
+/** x [N, in] @ W^T for W [out, in]: dx = dy W and dW = dy^T x. */
 const linear2d: (x: tf.Tensor2D, weight: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(
   (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, w]);
     return {
-      value: tf.matMul(x, tf.transpose(w)),
+      value: product(x, w, false, true),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as tf.Tensor2D[];
-        return [tf.matMul(dy as tf.Tensor2D, sw), productTA(dy as tf.Tensor2D, sx)];
+        return [tf.matMul(dy as tf.Tensor2D, sw), product(dy as tf.Tensor2D, sx, true, false)];
       },
     };
   },
@@ -65,16 +75,19 @@ export function linear(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
 const PLAIN_MIN_ROWS = 8;
 
 /**
- * a [n, r, k] @ b [n, k, c] (a stored [n, k, r] when `transposeA`), with no gradient of its own
- * (callers that train write theirs). Without tunebook's product kernel a batched product runs
- * on wasm's slow loop, so it is cut into n plain XNNPACK products in one kernel (HEAD_PRODUCTS).
+ * op(a) · op(b) for a batch of n matrices, a [n, r, k] and b [n, k, c] after op, with no
+ * gradient of its own (callers that train write theirs). Without tunebook's product kernel a
+ * batched product runs on wasm's slow loop, so it is cut into n plain XNNPACK products in one
+ * kernel (HEAD_PRODUCTS).
  */
-export function batchedProducts(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false): tf.Tensor3D {
-  if (transposeA) a = transposedLeftIsFast() ? a : (tf.transpose(a, [0, 2, 1]) as tf.Tensor3D);
-  const flagged = transposeA && transposedLeftIsFast();
-  const rows = flagged ? a.shape[2] : a.shape[1];
-  if (flagged || rows < PLAIN_MIN_ROWS || tf.getKernel(HEAD_PRODUCTS, tf.getBackend()) === undefined) {
-    return tf.matMul(a, b, flagged, false);
+export function batchedProducts(
+  a: tf.Tensor3D, b: tf.Tensor3D, transA = false, transB = false,
+): tf.Tensor3D {
+  if (transposesAreFast()) return tf.matMul(a, b, transA, transB);
+  if (transA) a = swapLast(a);
+  if (transB) b = swapLast(b);
+  if (a.shape[1] < PLAIN_MIN_ROWS || tf.getKernel(HEAD_PRODUCTS, tf.getBackend()) === undefined) {
+    return tf.matMul(a, b);
   }
   const fits = a.shape[0] === b.shape[0] && a.shape[2] === b.shape[1];
   if (a.dtype !== "float32" || b.dtype !== "float32" || !fits) {

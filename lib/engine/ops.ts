@@ -1,5 +1,6 @@
 // Tensor ops the wasm backend lacks or does badly, written so their gradients run on wasm.
 import * as tf from "@tensorflow/tfjs";
+import { product } from "./matmul.js";
 
 /**
  * Looks up rows of `table` [V, D] for `ids` [B, T] (int32) → [B, T, D].
@@ -40,13 +41,13 @@ const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
  * x [N, in] @ w^T for a weight w [out, in] that is not being trained: the gradient flows to x
  * only, saving the weight-gradient product (a third of a linear layer's backward cost) in
  * LoRA or partly frozen training. `wT` [in, out] may be passed when the caller keeps one, e.g.
- * for decoding; all products stay plain 2-D ones, the wasm backend's fast path.
+ * for decoding; products take the fast paths of matmul.ts.
  */
 export function frozenLinear(x: tf.Tensor2D, w: tf.Tensor2D, wT?: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor2D;
     return {
-      value: tf.matMul(input, wT ?? tf.transpose(w)),
+      value: wT !== undefined ? tf.matMul(input, wT) : product(input, w, false, true),
       gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
     };
   });

@@ -7,17 +7,48 @@ import path from "node:path";
 import v8 from "node:v8";
 
 export interface SimdKernels {
-  /** c = a · b (a stored [K, M] and read transposed when transA), all byte offsets. */
-  gemm(a: number, b: number, c: number, M: number, K: number, N: number, transA: boolean): void;
+  /**
+   * c = op(a) · op(b), all byte offsets: a stored [M, K] ([K, M] when transA), b stored [K, N]
+   * ([N, K] when transB); `work` holds gemmWorkFloats(M, K, N) floats of scratch.
+   */
+  gemm(
+    a: number, b: number, c: number, M: number, K: number, N: number, transA: boolean,
+    transB: boolean, work: number,
+  ): void;
   gemmBatch(
     a: number, b: number, c: number, n: number, M: number, K: number, N: number, transA: boolean,
+    transB: boolean, work: number,
   ): void;
+  gemmWorkFloats(M: number, K: number, N: number): number;
   /** dst [n, C, R] = src [n, R, C], 4-byte elements. */
   transpose(src: number, dst: number, n: number, R: number, C: number): void;
   adamw(
     p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number,
     n: number, beta1: number, beta2: number, eps: number, stepSize: number,
     correction2: number, decay: number,
+  ): void;
+  swiglu(g: number, u: number, y: number, n: number): void;
+  swigluGrad(g: number, u: number, dy: number, dg: number, du: number, n: number): void;
+  rmsNorm(x: number, w: number, y: number, r: number, rows: number, D: number, eps: number): void;
+  rmsNormGrad(
+    x: number, w: number, r: number, dy: number, dx: number, dw: number, rows: number, D: number,
+  ): void;
+  rope(
+    x: number, cos: number, sin: number, y: number, B: number, T: number, H: number, hd: number,
+    tableBatch: boolean, backward: boolean,
+  ): void;
+  softmaxBias(
+    x: number, bias: number, y: number, B: number, H: number, T: number, S: number,
+    biasBatch: boolean,
+  ): void;
+  softmaxGrad(p: number, dp: number, dx: number, rows: number, S: number): void;
+  /** dst [A, C, R, inner] = src [A, R, C, inner], 4-byte elements. */
+  swapMiddle(src: number, dst: number, A: number, R: number, C: number, inner: number): void;
+  /** dst [n, row] = src rows idx [n]. */
+  gatherRows(src: number, idx: number, dst: number, n: number, rowBytes: number): void;
+  /** loss [rows] and grad [rows, V] of weighted cross-entropy against int32 targets. */
+  crossEntropy(
+    x: number, targets: number, w: number, loss: number, grad: number, rows: number, V: number,
   ): void;
   /** True where the products use fused multiply-add (relaxed SIMD). */
   fma: boolean;
@@ -28,9 +59,13 @@ const WASM_DIR = path.resolve(
   import.meta.url.includes("/dist/") ? "../../wasm" : "../../dist/wasm",
 );
 
-/** The kernels on `memory`, or null where they cannot run (not built, or a shared memory). */
-export function loadSimdKernels(memory: WebAssembly.Memory): SimdKernels | null {
-  // The threaded build's memory is shared; the kernels are built for a plain one.
+/**
+ * The kernels on `memory`, or null where they cannot run: not built, or the threaded build,
+ * whose memory is shared (and imported, so the module does not export it), while the kernels are
+ * built for a plain one.
+ */
+export function loadSimdKernels(memory: WebAssembly.Memory | undefined): SimdKernels | null {
+  if (memory === undefined) return null;
   if (typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer) {
     return null;
   }
@@ -40,8 +75,7 @@ export function loadSimdKernels(memory: WebAssembly.Memory): SimdKernels | null 
   const bytes = fma ? relaxed : plain;
   if (bytes === null || !WebAssembly.validate(bytes)) return null;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  const e = instance.exports as unknown as Omit<SimdKernels, "fma">;
-  return { gemm: e.gemm, gemmBatch: e.gemmBatch, transpose: e.transpose, adamw: e.adamw, fma };
+  return { ...(instance.exports as unknown as Omit<SimdKernels, "fma">), fma };
 }
 
 function readWasm(name: string): Uint8Array | null {

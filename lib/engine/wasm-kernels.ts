@@ -12,7 +12,7 @@ interface WasmBackendLike {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   dataIdNextNumber: number;
   wasm: {
-    asm: { memory: WebAssembly.Memory };
+    asm: { memory?: WebAssembly.Memory };
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: {
       registerTensor(id: number, size: number, offset: number): void;
@@ -37,6 +37,32 @@ export interface AdamWUpdateAttrs {
   decay: number;
 }
 
+/**
+ * Names of the fused kernels registered on wasm with tunebook's SIMD kernels (fused.ts holds the
+ * differentiable ops on top of them and their op-by-op forms for other backends).
+ */
+export const FUSED = {
+  /** {gate, up} → silu(gate) · up. */
+  swiglu: "TunebookSwiGLU",
+  /** {gate, up, dy} → [d gate, d up]. */
+  swigluGrad: "TunebookSwiGLUGrad",
+  /** {x [N, D], weight [D]}, attrs {eps} → [y [N, D], r [N]] with r = 1 / rms(x). */
+  rmsNorm: "TunebookRMSNorm",
+  /** {x, weight, r, dy} → [dx, d weight]. */
+  rmsNormGrad: "TunebookRMSNormGrad",
+  /** {x [B, T, H, hd], cos, sin [B or 1, T, 1, hd]}, attrs {backward} → rotated x. */
+  rope: "TunebookRope",
+  /** {x [B, H, T, S], bias [B or 1, T, S]} → softmax(x + bias) over S. */
+  softmaxBias: "TunebookSoftmaxBias",
+  /** {p, dp} [rows, S] → p · (dp - Σ p · dp). */
+  softmaxGrad: "TunebookSoftmaxGrad",
+  /**
+   * {logits [N, V], targets [N] int32, weights [N]} → [loss [N], grad [N, V]]: each row's
+   * weighted -log softmax(logits)[target] and its gradient w · (softmax - onehot).
+   */
+  crossEntropy: "TunebookCrossEntropy",
+} as const;
+
 /** a [n, r, k] @ b [n, k, c] as n plain products, in one kernel call (see installHeadProducts). */
 export const HEAD_PRODUCTS = "TunebookHeadProducts";
 
@@ -57,8 +83,10 @@ export function installWasmKernels(backend: tf.KernelBackend): void {
   override(tf.Cast, cast);
   simd = loadSimdKernels((backend as unknown as WasmBackendLike).wasm.asm.memory);
   if (simd !== null) {
+    override(tf.GatherV2, gather);
     override(tf.BatchMatMul, batchMatMul);
     tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: "wasm", kernelFunc: adamwUpdate });
+    registerFused(simd);
   } else {
     installHeadProducts();
   }
@@ -72,9 +100,9 @@ export function productKernels(): "fma" | "simd" | "off" {
 /**
  * BatchMatMul: XNNPACK, the stock kernel's fast path, takes only plain 2-D products and repacks
  * the right operand on every call; transposed or batched products fall to a loop about ten
- * times slower. Ours multiplies 4×8 blocks with SIMD (fused multiply-add where relaxed SIMD is
- * on), batched or not, and reads a transposed left operand in place. A transposed right
- * operand, broadcast batches and other dtypes keep the stock kernel.
+ * times slower. Ours packs the operands into panels and multiplies 4×8 blocks with SIMD (fused
+ * multiply-add where relaxed SIMD is on), batched or not, transposed or not. Broadcast batches
+ * and other dtypes keep the stock kernel.
  */
 function batchMatMul(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -83,29 +111,20 @@ function batchMatMul(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf
   const rb = b.shape.length;
   const batch = a.shape.slice(0, -2);
   const sameBatch = ra === rb && batch.every((d, i) => d === b.shape[i]);
-  if (transposeB || !sameBatch || a.dtype !== "float32" || b.dtype !== "float32") {
-    return stock(args);
-  }
+  if (!sameBatch || a.dtype !== "float32" || b.dtype !== "float32") return stock(args);
   const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
-  const N = b.shape[rb - 1];
-  if (b.shape[rb - 2] !== K || M === 0 || N === 0) return stock(args);
+  const [Kb, N] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
+  if (Kb !== K || M === 0 || N === 0) return stock(args);
   const backend = args.backend as unknown as WasmBackendLike;
   const out = backend.makeOutput([...batch, M, N], "float32");
+  const work = backend.makeOutput([simd!.gemmWorkFloats(M, K, N)], "float32");
+  const [pa, pb, pc, pw] = [a, b, out, work].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const n = tf.util.sizeFromShape(batch);
-  // Read in place, a transposed operand's rows lie M floats apart; past a few hundred floats
-  // those reads keep evicting each other from the cache, and transposing it first is faster.
-  const copy = transposeA && M > TRANSPOSED_READ_MAX ? backend.makeOutput([n, M, K], "float32") : null;
-  const [pa, pb, pc] = [copy ?? a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
-  if (copy !== null) simd!.transpose(backend.dataIdMap.get(a.dataId).memoryOffset, pa, n, K, M);
-  const readTransposed = transposeA && copy === null;
-  if (n === 1) simd!.gemm(pa, pb, pc, M, K, N, readTransposed);
-  else simd!.gemmBatch(pa, pb, pc, n, M, K, N, readTransposed);
-  if (copy !== null) backend.disposeData(copy.dataId);
+  if (n === 1) simd!.gemm(pa, pb, pc, M, K, N, transposeA, transposeB, pw);
+  else simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw);
+  backend.disposeData(work.dataId);
   return out;
 }
-
-// Widest transposed left operand (in floats per row) that the product reads in place.
-const TRANSPOSED_READ_MAX = 256;
 
 /**
  * AdamW in one pass over each parameter instead of some fifteen kernels (and as many scalar
@@ -123,6 +142,97 @@ function adamwUpdate(args: KernelArgs): tf.TensorInfo[] {
     a.beta1, a.beta2, a.epsilon, a.stepSize, a.correction2, a.decay,
   );
   return outs;
+}
+
+/** Registers the FUSED kernels, each one pass of `kernels` over the wasm heap. */
+function registerFused(kernels: SimdKernels): void {
+  const register = (name: string, run: (io: FusedCall) => void, outputs: OutputSpec): void => {
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: (args) => {
+        const backend = args.backend as unknown as WasmBackendLike;
+        const inputs = args.inputs as Record<string, tf.TensorInfo>;
+        const outs = outputs(inputs).map((shape) => backend.makeOutput(shape, "float32"));
+        // Offsets are read after every makeOutput, which may grow the heap.
+        const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+        const ptr = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, at(t)]));
+        run({ inputs, ptr, out: outs.map(at), attrs: args.attrs as Record<string, unknown> });
+        return outs.length === 1 ? outs[0] : outs;
+      },
+    });
+  };
+  const size = (t: tf.TensorInfo): number => tf.util.sizeFromShape(t.shape);
+  register(FUSED.swiglu, ({ inputs, ptr, out }) => {
+    kernels.swiglu(ptr.gate, ptr.up, out[0], size(inputs.gate));
+  }, (i) => [i.gate.shape]);
+  register(FUSED.swigluGrad, ({ inputs, ptr, out }) => {
+    kernels.swigluGrad(ptr.gate, ptr.up, ptr.dy, out[0], out[1], size(inputs.gate));
+  }, (i) => [i.gate.shape, i.up.shape]);
+  register(FUSED.rmsNorm, ({ inputs, ptr, out, attrs }) => {
+    const [rows, D] = inputs.x.shape;
+    kernels.rmsNorm(ptr.x, ptr.weight, out[0], out[1], rows, D, attrs.eps as number);
+  }, (i) => [i.x.shape, [i.x.shape[0]]]);
+  register(FUSED.rmsNormGrad, ({ inputs, ptr, out }) => {
+    const [rows, D] = inputs.x.shape;
+    kernels.rmsNormGrad(ptr.x, ptr.weight, ptr.r, ptr.dy, out[0], out[1], rows, D);
+  }, (i) => [i.x.shape, i.weight.shape]);
+  register(FUSED.rope, ({ inputs, ptr, out, attrs }) => {
+    const [B, T, H, hd] = inputs.x.shape;
+    const tableBatch = inputs.cos.shape[0] !== 1;
+    kernels.rope(ptr.x, ptr.cos, ptr.sin, out[0], B, T, H, hd, tableBatch, attrs.backward === true);
+  }, (i) => [i.x.shape]);
+  register(FUSED.softmaxBias, ({ inputs, ptr, out }) => {
+    const [B, H, T, S] = inputs.x.shape;
+    const biasBatch = inputs.bias.shape[0] !== 1;
+    kernels.softmaxBias(ptr.x, ptr.bias, out[0], B, H, T, S, biasBatch);
+  }, (i) => [i.x.shape]);
+  register(FUSED.softmaxGrad, ({ inputs, ptr, out }) => {
+    const S = inputs.p.shape[inputs.p.shape.length - 1];
+    kernels.softmaxGrad(ptr.p, ptr.dp, out[0], size(inputs.p) / S, S);
+  }, (i) => [i.p.shape]);
+  register(FUSED.crossEntropy, ({ inputs, ptr, out }) => {
+    const [N, V] = inputs.logits.shape;
+    kernels.crossEntropy(ptr.logits, ptr.targets, ptr.weights, out[0], out[1], N, V);
+  }, (i) => [[i.logits.shape[0]], i.logits.shape]);
+}
+
+interface FusedCall {
+  inputs: Record<string, tf.TensorInfo>;
+  ptr: Record<string, number>;
+  out: number[];
+  attrs: Record<string, unknown>;
+}
+type OutputSpec = (inputs: Record<string, tf.TensorInfo>) => number[][];
+
+/**
+ * GatherV2 along the first axis (embedding and rotary-table lookups): the stock kernel computes
+ * every element's source index through strides, 3.5 ms for 1 024 rows of 64 floats; a row at a
+ * time is one copy. Indices are checked as the stock kernel checks them; other axes, batch
+ * dimensions and dtypes keep the stock kernel.
+ */
+function gather(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+  const { axis, batchDims } = args.attrs as unknown as tf.GatherV2Attrs;
+  const first = tf.util.parseAxisParam(axis, x.shape)[0] === 0;
+  const plain = x.dtype === "float32" || x.dtype === "int32";
+  if (!first || batchDims !== 0 || !plain || indices.dtype !== "int32" || x.shape.length === 0) {
+    return stock(args);
+  }
+  const backend = args.backend as unknown as WasmBackendLike;
+  const rows = x.shape[0];
+  const ids = backend.typedArrayFromHeap(indices);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id < rows)) {
+      throw new Error(`GatherV2: the index value ${id} is not in [0, ${rows - 1}]`);
+    }
+  }
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+  const [src, idx, dst] = [x, indices, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  const rowBytes = 4 * tf.util.sizeFromShape(x.shape.slice(1));
+  simd!.gatherRows(src, idx, dst, ids.length, rowBytes);
+  return out;
 }
 
 /**
@@ -198,9 +308,20 @@ function transpose(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.T
   const x = args.inputs.x as tf.TensorInfo;
   const { perm } = args.attrs as unknown as tf.TransposeAttrs;
   const rank = x.shape.length;
-  if (rank < 2 || (x.dtype !== "float32" && x.dtype !== "int32") || !swapsLastTwo(perm)) {
-    return stock(args);
+  if (rank < 2 || (x.dtype !== "float32" && x.dtype !== "int32")) return stock(args);
+  const middle = swappedPair(perm);
+  if (simd !== null && middle >= 0 && middle < rank - 2) {
+    // [A, R, C, inner] → [A, C, R, inner]: heads in and out of [B, T, heads, head_dim].
+    const shape = x.shape;
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(perm.map((p) => shape[p]), x.dtype);
+    const [src, dst] = [x, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+    const A = tf.util.sizeFromShape(shape.slice(0, middle));
+    const inner = tf.util.sizeFromShape(shape.slice(middle + 2));
+    simd.swapMiddle(src, dst, A, shape[middle], shape[middle + 1], inner);
+    return out;
   }
+  if (middle !== rank - 2) return stock(args);
   const R = x.shape[rank - 2];
   const C = x.shape[rank - 1];
   const backend = args.backend as unknown as WasmBackendLike;
@@ -214,10 +335,12 @@ function transpose(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.T
   return out;
 }
 
-function swapsLastTwo(perm: number[]): boolean {
-  const n = perm.length;
-  for (let i = 0; i < n - 2; i++) if (perm[i] !== i) return false;
-  return perm[n - 2] === n - 1 && perm[n - 1] === n - 2;
+/** i where perm swaps axes i and i + 1 and keeps every other axis, else -1. */
+function swappedPair(perm: number[]): number {
+  const i = perm.findIndex((p, k) => p !== k);
+  if (i < 0 || i + 1 >= perm.length || perm[i] !== i + 1 || perm[i + 1] !== i) return -1;
+  for (let k = i + 2; k < perm.length; k++) if (perm[k] !== k) return -1;
+  return i;
 }
 
 /** dst[b][j][i] = src[b][i][j] for every [R, C] matrix b in src. */

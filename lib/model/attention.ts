@@ -3,12 +3,8 @@
 // alive until the backward pass (a reshape keeps its input just to know its shape); here it
 // keeps q, k, v and the probabilities, and every product takes a fast path (batchedProducts).
 import * as tf from "@tensorflow/tfjs";
+import { softmaxGrad, softmaxWithBias } from "../engine/fused.js";
 import { batchedProducts } from "../engine/matmul.js";
-
-/** x [..., r, c] with its last two axes swapped. */
-function swapLast(x: tf.Tensor): tf.Tensor3D {
-  return tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
-}
 
 /**
  * softmax(q k^T * scale + bias) v for queries grouped by the key/value head they share.
@@ -24,22 +20,22 @@ export function attention(
   const T = R / groups;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [q3, k3, v3, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    const scores = tf.mul(batchedProducts(q3, swapLast(k3)), scale); // [n, R, S]
-    const masked = tf.add(tf.reshape(scores, [B, KV, groups, T, S]), bias);
-    const probs = tf.reshape(tf.softmax(masked), [n, R, S]) as tf.Tensor3D;
-    save([q3, k3, v3, probs]);
+    // The scale goes on q, a head_dim-th the size of the scores.
+    const qs = tf.mul(q3, scale) as tf.Tensor3D;
+    const scores = batchedProducts(qs, k3, false, true); // [n, R, S]
+    const heads = tf.reshape(scores, [B, KV * groups, T, S]) as tf.Tensor4D;
+    const probs = tf.reshape(softmaxWithBias(heads, bias), [n, R, S]) as tf.Tensor3D;
+    save([qs, k3, v3, probs]);
     return {
       value: batchedProducts(probs, v3), // [n, R, hd]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, p] = saved as tf.Tensor3D[];
         const dOut = dy as tf.Tensor3D;
-        const dProbs = batchedProducts(dOut, swapLast(sv)); // [n, R, S]
-        const dV = batchedProducts(p, dOut, true); // p^T dOut: [n, S, hd]
-        // Softmax backward: p * (dp - sum(dp * p)), then the scale of the scores.
-        const rowDot = tf.sum(tf.mul(dProbs, p), -1, true);
-        const dScores = tf.mul(tf.mul(p, tf.sub(dProbs, rowDot)), scale) as tf.Tensor3D;
-        const dQ = batchedProducts(dScores, sk); // [n, R, hd]
-        const dK = batchedProducts(dScores, sq, true); // dScores^T q: [n, S, hd]
+        const dProbs = batchedProducts(dOut, sv, false, true); // [n, R, S]
+        const dV = batchedProducts(p, dOut, true, false); // p^T dOut: [n, S, hd]
+        const dScores = softmaxGrad(p, dProbs) as tf.Tensor3D;
+        const dQ = tf.mul(batchedProducts(dScores, sk), scale); // [n, R, hd]
+        const dK = batchedProducts(dScores, sq, true, false); // dScores^T (q · scale): [n, S, hd]
         return [dQ, dK, dV];
       },
     };

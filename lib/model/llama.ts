@@ -6,6 +6,7 @@ import { attention } from "./attention.js";
 import { mkdir } from "node:fs/promises";
 import * as path from "node:path";
 
+import { rmsNorm, rope, swiglu } from "../engine/fused.js";
 import { embeddingLookup, frozenLinear } from "../engine/ops.js";
 import { TunebookError } from "../errors.js";
 import { type LlamaConfig, toHfConfig } from "./config.js";
@@ -245,7 +246,7 @@ export class LlamaModel {
     const xm = this.rmsNorm(h1, this.p(`${pre}.post_attention_layernorm.weight`));
     const gate = lin(xm, "gate_proj");
     const up = lin(xm, "up_proj");
-    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+    const act = swiglu(gate, up);
     return tf.add(h1, lin(act, "down_proj"));
   }
 
@@ -293,16 +294,16 @@ export class LlamaModel {
   }
 
   private rmsNorm(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.config.rmsNormEps))), w);
+    return rmsNorm(x, w, this.config.rmsNormEps);
   }
 
   /** x [B, T, heads, hd] rotated by position: x * cos + rotate_half(x) * sin. */
   private applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
     const hd = this.config.headDim;
-    const flat = tf.reshape(x, [-1, hd]) as tf.Tensor2D;
-    const rot = tf.reshape(frozenLinear(flat, this.rotateT, this.rotate), x.shape);
-    return tf.add(tf.mul(x, cos), tf.mul(rot, sin));
+    return rope(x, cos, sin, (t) => {
+      const flat = tf.reshape(t, [-1, hd]) as tf.Tensor2D;
+      return tf.reshape(frozenLinear(flat, this.rotateT, this.rotate), t.shape);
+    });
   }
 
   /** cos/sin [B or 1, T, 1, hd] for this call's positions. */
