@@ -41,49 +41,76 @@ describe("batchedProducts", () => {
 });
 
 describe("attention", () => {
-  // B 2, KV 2 heads shared by G 2 query heads each, T = S = 9, hd 4: enough rows to take the
-  // plain-product path.
-  const [B, KV, G, T, hd] = [2, 2, 2, 9, 4];
-  const causal = tf.tidy(() =>
-    tf.reshape(
-      tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9), [1, 1, 1, T, T],
-    ),
-  );
-  const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
-    const scores = tf.mul(tf.matMul(q, k, false, true), 0.5);
-    const probs = tf.softmax(tf.add(tf.reshape(scores, [B, KV, G, T, T]), causal));
-    return tf.matMul(tf.reshape(probs, [B, KV, G * T, T]), v);
-  };
+  // B 2, KV 2 key/value heads; G query heads share each; T queries see S keys, the first S - T
+  // of them cached; hd 4. `skip` lets the products skip what the causal mask zeroes; `pad`
+  // masks the first keys of the second row as left padding does. T of 9 and 3 put query groups
+  // across the kernels' four-row blocks.
+  const cases = [
+    { G: 2, T: 9, S: 9, skip: false, pad: 0 },
+    { G: 2, T: 9, S: 9, skip: true, pad: 0 },
+    { G: 1, T: 12, S: 12, skip: true, pad: 3 },
+    { G: 2, T: 3, S: 10, skip: true, pad: 2 },
+    { G: 1, T: 17, S: 17, skip: true, pad: 5 },
+  ];
+  const [B, KV, hd] = [2, 2, 4];
+  const biasFor = (T: number, S: number, pad: number): tf.Tensor =>
+    tf.tensor(
+      Array.from({ length: B * T * S }, (_, i) => {
+        const [b, t, s] = [Math.floor(i / (T * S)), Math.floor(i / S) % T, i % S];
+        return s > t + S - T || (b === 1 && s < pad) ? -1e9 : 0;
+      }),
+      [B, 1, 1, T, S],
+    );
+  const reference = (G: number, T: number, S: number, bias: tf.Tensor) =>
+    (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
+      const scores = tf.mul(tf.matMul(q, k, false, true), 0.5);
+      const probs = tf.softmax(tf.add(tf.reshape(scores, [B, KV, G, T, S]), bias));
+      return tf.matMul(tf.reshape(probs, [B, KV, G * T, S]), v);
+    };
 
-  it("matches the op-by-op form in value and in the gradients of q, k and v", () => {
-    const q = filled([B, KV, G * T, hd], 1);
-    const k = filled([B, KV, T, hd], 2);
-    const v = filled([B, KV, T, hd], 3);
-    const dy = filled([B, KV, G * T, hd], 4);
-    const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-      attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5);
-    const loss = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) =>
-      (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar => tf.sum(tf.mul(f(a, b, c), dy));
+  for (const { G, T, S, skip, pad } of cases) {
+    const what = `G ${G}, T ${T}, S ${S}${skip ? ", causal skipping" : ""}${pad ? `, ${pad} padded` : ""}`;
+    it(`matches the op-by-op form in value and in the gradients of q, k and v (${what})`, () => {
+      const bias = biasFor(T, S, pad);
+      const q = filled([B, KV, G * T, hd], 1);
+      const k = filled([B, KV, S, hd], 2);
+      const v = filled([B, KV, S, hd], 3);
+      const dy = filled([B, KV, G * T, hd], 4);
+      const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, bias, G, 0.5, skip);
+      const loss = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) =>
+        (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar => tf.sum(tf.mul(f(a, b, c), dy));
 
-    expectClose(ours(q, k, v), reference(q, k, v));
-    const got = tf.grads(loss(ours))([q, k, v]);
-    const want = tf.grads(loss(reference))([q, k, v]);
-    for (let i = 0; i < 3; i++) expectClose(got[i], want[i]);
-    tf.dispose([q, k, v, dy, ...got, ...want]);
-  });
+      const value = ours(q, k, v);
+      const got = tf.grads(loss(ours))([q, k, v]);
+
+      // Queries whose every key is padding attend to nothing real; their outputs are not used.
+      const real = tf.tensor(Array.from({ length: B * G * T }, (_, i) => {
+        const [b, t] = [Math.floor(i / (G * T)), i % T];
+        return b === 1 && t + S - T < pad ? 0 : 1;
+      }), [B, 1, G * T, 1]);
+      const want = reference(G, T, S, bias);
+      expectClose(tf.mul(value, real), tf.mul(want(q, k, v), real));
+      const wantGrads = tf.grads(loss((a, b, c) => tf.mul(want(a, b, c), real)))([q, k, v]);
+      const gotGrads = tf.grads(loss((a, b, c) => tf.mul(ours(a, b, c), real)))([q, k, v]);
+      for (let i = 0; i < 3; i++) expectClose(gotGrads[i], wantGrads[i]);
+      tf.dispose([bias, q, k, v, dy, value, real, ...got, ...gotGrads, ...wantGrads]);
+    });
+  }
 
   it("leaves no tensors behind across repeated gradient steps", () => {
-    const q = filled([B, KV, G * T, hd], 5);
-    const k = filled([B, KV, T, hd], 6);
-    const v = filled([B, KV, T, hd], 7);
+    const bias = biasFor(9, 9, 0);
+    const q = filled([B, KV, 2 * 9, hd], 5);
+    const k = filled([B, KV, 9, hd], 6);
+    const v = filled([B, KV, 9, hd], 7);
     const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar =>
-      tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal, G, 0.5));
+      tf.sum(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, bias, 2, 0.5, true));
     const step = () => tf.dispose(tf.grads(ours)([q, k, v]));
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([q, k, v]);
+    tf.dispose([bias, q, k, v]);
   });
 });
 

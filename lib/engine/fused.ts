@@ -1,6 +1,7 @@
-// The Llama block's elementwise steps, and the loss, as single differentiable ops. On wasm with tunebook's SIMD
-// kernels each is one pass forward and one backward (FUSED in wasm-kernels.ts); elsewhere, or
-// for shapes the kernels do not take, each is the same formula op by op.
+// The Llama block's elementwise steps, and the loss, as single differentiable ops. On wasm with
+// tunebook's SIMD kernels each is one kernel forward and one backward (FUSED in
+// wasm-kernels.ts), their gradients registered with tfjs so the tape records them like stock
+// ops; elsewhere, or for shapes the kernels do not take, each is the same formula op by op.
 import * as tf from "@tensorflow/tfjs";
 import { FUSED } from "./wasm-kernels.js";
 
@@ -17,42 +18,84 @@ function run(name: string, inputs: Record<string, tf.Tensor>, attrs: object = {}
 
 const isFloat = (...ts: tf.Tensor[]): boolean => ts.every((t) => t.dtype === "float32");
 
-/** SwiGLU's gated product silu(gate) · up, for gate and up of one shape. */
-export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
-  if (!fusedOn(FUSED.swiglu) || !isFloat(gate, up) || !tf.util.arraysEqual(gate.shape, up.shape)) {
-    return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
-  }
-  return swigluFused(gate, up);
+// Gradients of the fused kernels. tfjs asks only for the inputs on the path to the trained
+// variables, so the tables and targets, which never are, have none.
+const noGradient = (): tf.Tensor => {
+  throw new Error("fused kernels give no gradient to tables, targets or weights");
+};
+const GRADIENTS: tf.GradConfig[] = [
+  {
+    kernelName: FUSED.swiglu,
+    inputsToSave: ["gate", "up"],
+    gradFunc: (dy, saved) => {
+      const [dGate, dUp] = run(FUSED.swigluGrad, { gate: saved[0], up: saved[1], dy: dy as tf.Tensor });
+      return { gate: () => dGate, up: () => dUp };
+    },
+  },
+  {
+    kernelName: FUSED.rmsNorm,
+    inputsToSave: ["x", "weight"],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const [x, weight, r] = saved;
+      const dy = (dys as tf.Tensor[])[0];
+      const [dx, dWeight] = run(FUSED.rmsNormGrad, { x, weight, r, dy });
+      return { x: () => dx, weight: () => dWeight };
+    },
+  },
+  {
+    kernelName: FUSED.rope,
+    inputsToSave: ["cos", "sin"],
+    gradFunc: (dy, saved) => ({
+      x: () => run(FUSED.rope, { x: dy as tf.Tensor, cos: saved[0], sin: saved[1] }, { backward: true })[0],
+      cos: noGradient,
+      sin: noGradient,
+    }),
+  },
+  {
+    kernelName: FUSED.crossEntropy,
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => ({
+      // d loss_i / d logits_i = grad_i, scaled by each row's incoming gradient.
+      logits: () => tf.mul(saved[0], tf.reshape((dys as tf.Tensor[])[0], [-1, 1])),
+      targets: noGradient,
+      weights: noGradient,
+    }),
+  },
+];
+let registered = false;
+
+function registerGradients(): void {
+  if (registered) return;
+  registered = true;
+  for (const config of GRADIENTS) tf.registerGradient(config);
 }
 
-const swigluFused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [gate, up, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([gate, up]);
-  return {
-    value: run(FUSED.swiglu, { gate, up })[0],
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      run(FUSED.swigluGrad, { gate: saved[0], up: saved[1], dy }),
-  };
-}) as unknown as (gate: tf.Tensor, up: tf.Tensor) => tf.Tensor;
+/** Whether fused kernel `name` runs here; registers the fused gradients on first use. */
+function fused(name: string): boolean {
+  if (!fusedOn(name)) return false;
+  registerGradients();
+  return true;
+}
+
+/** SwiGLU's gated product silu(gate) · up, for gate and up of one shape. */
+export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  if (!fused(FUSED.swiglu) || !isFloat(gate, up) || !tf.util.arraysEqual(gate.shape, up.shape)) {
+    return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+  }
+  return run(FUSED.swiglu, { gate, up })[0];
+}
 
 /** RMSNorm of x [N, D] with gain w [D]: x / sqrt(mean(x²) + eps) · w. */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
   const D = w.shape[0];
-  if (!fusedOn(FUSED.rmsNorm) || !isFloat(x, w) || x.rank !== 2 || D % 4 !== 0 || x.shape[1] !== D) {
+  if (!fused(FUSED.rmsNorm) || !isFloat(x, w) || x.rank !== 2 || D % 4 !== 0 || x.shape[1] !== D) {
     const ms = tf.mean(tf.square(x), -1, true);
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
   }
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, weight, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, r] = run(FUSED.rmsNorm, { x: input, weight }, { eps });
-    save([input, weight, r]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        run(FUSED.rmsNormGrad, { x: saved[0], weight: saved[1], r: saved[2], dy }),
-    };
-  });
-  return f(x, w) as tf.Tensor;
+  const [y, r] = run(FUSED.rmsNorm, { x, weight: w }, { eps });
+  r.dispose();
+  return y;
 }
 
 /**
@@ -66,17 +109,10 @@ export function rope(
   const hd = x.shape[3] ?? 0;
   const tablesFit = cos.rank === 4 && cos.shape[1] === x.shape[1] && cos.shape[2] === 1 &&
     (cos.shape[0] === 1 || cos.shape[0] === x.shape[0]) && tf.util.arraysEqual(cos.shape, sin.shape);
-  if (!fusedOn(FUSED.rope) || !isFloat(x, cos, sin) || x.rank !== 4 || hd % 8 !== 0 || !tablesFit) {
+  if (!fused(FUSED.rope) || !isFloat(x, cos, sin) || x.rank !== 4 || hd % 8 !== 0 || !tablesFit) {
     return tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin));
   }
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const input = args[0] as tf.Tensor;
-    return {
-      value: run(FUSED.rope, { x: input, cos, sin }, { backward: false })[0],
-      gradFunc: (dy: tf.Tensor) => [run(FUSED.rope, { x: dy, cos, sin }, { backward: true })[0]],
-    };
-  });
-  return f(x) as tf.Tensor;
+  return run(FUSED.rope, { x, cos, sin }, { backward: false })[0];
 }
 
 function halves(x: tf.Tensor): tf.Tensor {
@@ -129,24 +165,17 @@ export function crossEntropySum(
   for (const id of ids) {
     if (!(id >= 0 && id < V)) throw new Error(`crossEntropySum: target ${id} is not in [0, ${V - 1}]`);
   }
-  if (!fusedOn(FUSED.crossEntropy) || !isFloat(logits, weights) || targets.dtype !== "int32") {
+  if (!fused(FUSED.crossEntropy) || !isFloat(logits, weights) || targets.dtype !== "int32") {
     return tf.tidy(() => {
       const picks = tf.mul(tf.oneHot(targets, V), tf.reshape(weights, [-1, 1]));
       return crossEntropyByOps(logits, picks as tf.Tensor2D);
     });
   }
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const [losses, grad] = run(FUSED.crossEntropy, { logits: x, targets, weights });
-    save([grad]);
-    const value = tf.sum(losses);
-    losses.dispose();
-    return {
-      value: value as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0])],
-    };
-  });
-  return f(logits) as tf.Scalar;
+  const [losses, grad] = run(FUSED.crossEntropy, { logits, targets, weights });
+  grad.dispose();
+  const value = tf.sum(losses) as tf.Scalar;
+  losses.dispose();
+  return value;
 }
 
 const crossEntropyByOps: (logits: tf.Tensor2D, picks: tf.Tensor2D) => tf.Scalar = tf.customGrad(

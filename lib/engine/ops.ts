@@ -1,6 +1,6 @@
 // Tensor ops the wasm backend lacks or does badly, written so their gradients run on wasm.
 import * as tf from "@tensorflow/tfjs";
-import { product } from "./matmul.js";
+import { transposesAreFast } from "./matmul.js";
 
 /**
  * Looks up rows of `table` [V, D] for `ids` [B, T] (int32) → [B, T, D].
@@ -41,13 +41,17 @@ const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
  * x [N, in] @ w^T for a weight w [out, in] that is not being trained: the gradient flows to x
  * only, saving the weight-gradient product (a third of a linear layer's backward cost) in
  * LoRA or partly frozen training. `wT` [in, out] may be passed when the caller keeps one, e.g.
- * for decoding; products take the fast paths of matmul.ts.
+ * for decoding.
  */
 export function frozenLinear(x: tf.Tensor2D, w: tf.Tensor2D, wT?: tf.Tensor2D): tf.Tensor2D {
+  if (wT !== undefined) return tf.matMul(x, wT);
+  // A frozen weight is off the tape's path to the trained variables, so tfjs's own gradient
+  // of the product computes dx alone; the plain form is for backends without fast transposes.
+  if (transposesAreFast()) return tf.matMul(x, w, false, true);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor2D;
     return {
-      value: wT !== undefined ? tf.matMul(input, wT) : product(input, w, false, true),
+      value: tf.matMul(input, tf.transpose(w)),
       gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
     };
   });

@@ -9,15 +9,17 @@ import v8 from "node:v8";
 export interface SimdKernels {
   /**
    * c = op(a) · op(b), all byte offsets: a stored [M, K] ([K, M] when transA), b stored [K, N]
-   * ([N, K] when transB); `work` holds gemmWorkFloats(M, K, N) floats of scratch.
+   * ([N, K] when transB); `work` holds gemmWorkFloats(M, K, N) floats of scratch. `causal` is
+   * 0 for a full product or a causal attention mode (CAUSAL in wasm-kernels.ts) with the query
+   * group `period` and key `offset`.
    */
   gemm(
     a: number, b: number, c: number, M: number, K: number, N: number, transA: boolean,
-    transB: boolean, work: number,
+    transB: boolean, work: number, causal: number, period: number, offset: number,
   ): void;
   gemmBatch(
     a: number, b: number, c: number, n: number, M: number, K: number, N: number, transA: boolean,
-    transB: boolean, work: number,
+    transB: boolean, work: number, causal: number, period: number, offset: number,
   ): void;
   gemmWorkFloats(M: number, K: number, N: number): number;
   /** dst [n, C, R] = src [n, R, C], 4-byte elements. */

@@ -63,6 +63,26 @@ export const FUSED = {
   crossEntropy: "TunebookCrossEntropy",
 } as const;
 
+/**
+ * Causal attention's products (CAUSAL_PRODUCTS), as the kernels number them: which operand is
+ * scores-shaped [queries, keys] and so which part of the product the causal mask zeroes.
+ */
+export const CAUSAL = {
+  /** The output is scores (q kᵀ, dOut vᵀ): tiles past every row's last key stay zero. */
+  output: 1,
+  /** The left operand is probabilities or their gradient (p v, dScores k). */
+  rows: 2,
+  /** The left operand is probabilities read transposed (pᵀ dOut, dScoresᵀ q). */
+  columns: 3,
+} as const;
+
+/**
+ * {a, b} [n, ., .], attrs {transA, transB, causal, period, offset}: a batched product that skips
+ * what a causal mask zeroes, for query groups of `period` rows seeing keys up to their position
+ * + `offset`.
+ */
+export const CAUSAL_PRODUCTS = "TunebookCausalProducts";
+
 /** a [n, r, k] @ b [n, k, c] as n plain products, in one kernel call (see installHeadProducts). */
 export const HEAD_PRODUCTS = "TunebookHeadProducts";
 
@@ -84,6 +104,9 @@ export function installWasmKernels(backend: tf.KernelBackend): void {
   simd = loadSimdKernels((backend as unknown as WasmBackendLike).wasm.asm.memory);
   if (simd !== null) {
     override(tf.GatherV2, gather);
+    tf.registerKernel({
+      kernelName: CAUSAL_PRODUCTS, backendName: "wasm", kernelFunc: (args) => batchMatMul(args),
+    });
     override(tf.BatchMatMul, batchMatMul);
     tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: "wasm", kernelFunc: adamwUpdate });
     registerFused(simd);
@@ -104,26 +127,39 @@ export function productKernels(): "fma" | "simd" | "off" {
  * multiply-add where relaxed SIMD is on), batched or not, transposed or not. Broadcast batches
  * and other dtypes keep the stock kernel.
  */
-function batchMatMul(args: KernelArgs, stock: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
+function batchMatMul(args: KernelArgs, stock?: tf.KernelFunc): tf.TensorInfo | tf.TensorInfo[] {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const attrs = args.attrs as unknown as tf.BatchMatMulAttrs & Partial<CausalAttrs>;
+  const { transposeA, transposeB } = attrs;
   const ra = a.shape.length;
   const rb = b.shape.length;
   const batch = a.shape.slice(0, -2);
   const sameBatch = ra === rb && batch.every((d, i) => d === b.shape[i]);
-  if (!sameBatch || a.dtype !== "float32" || b.dtype !== "float32") return stock(args);
   const [M, K] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const [Kb, N] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
-  if (Kb !== K || M === 0 || N === 0) return stock(args);
+  const fits = sameBatch && a.dtype === "float32" && b.dtype === "float32" && Kb === K;
+  if (stock !== undefined && (!fits || M === 0 || N === 0)) return stock(args);
+  if (!fits) {
+    throw new Error(`${CAUSAL_PRODUCTS}: cannot multiply [${a.shape}] by [${b.shape}]`);
+  }
   const backend = args.backend as unknown as WasmBackendLike;
   const out = backend.makeOutput([...batch, M, N], "float32");
   const work = backend.makeOutput([simd!.gemmWorkFloats(M, K, N)], "float32");
   const [pa, pb, pc, pw] = [a, b, out, work].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const n = tf.util.sizeFromShape(batch);
-  if (n === 1) simd!.gemm(pa, pb, pc, M, K, N, transposeA, transposeB, pw);
-  else simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw);
+  const { causal = 0, period = 1, offset = 0 } = attrs;
+  simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw, causal, period, offset);
   backend.disposeData(work.dataId);
   return out;
+}
+
+/** The attributes of CAUSAL_PRODUCTS beyond BatchMatMul's. */
+export interface CausalAttrs {
+  causal: (typeof CAUSAL)[keyof typeof CAUSAL];
+  /** Query rows per group: the rows of a scores matrix repeat their positions every period. */
+  period: number;
+  /** Keys before the first query (cached positions): query t sees keys 0 … t + offset. */
+  offset: number;
 }
 
 /**

@@ -236,7 +236,7 @@ export class LlamaModel {
       cache.setLayer(i, k, v);
     }
     const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, KV, G * T, hd]) as tf.Tensor4D;
-    const att = attention(qg, k as tf.Tensor4D, v as tf.Tensor4D, bias, G, 1 / Math.sqrt(hd));
+    const att = attention(qg, k as tf.Tensor4D, v as tf.Tensor4D, bias, G, 1 / Math.sqrt(hd), true);
     const merged = tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, hd]), [0, 2, 1, 3]), [
       B * T, H * hd,
     ]);

@@ -16,11 +16,20 @@
 // take K · (N rounded up to 8 + M rounded up to 4) floats of scratch (`gemmWorkFloats`).
 
 // Four rows by eight columns of C from packed B: A's rows are read one float at a time
-// (broadcast to four lanes). `ka` is the byte stride of A's rows, `ldc` of C's.
+// (broadcast to four lanes). `ka` is the byte stride of A's rows, `ldc` of C's. With `acc` the
+// tile adds to what C holds (a product summed over several ranges of k).
 // @ts-ignore: decorator
-@inline function tile4x8(a: usize, ka: usize, b: usize, c: usize, ldc: usize, K: i32): void {
+@inline function tile4x8(
+  a: usize, ka: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool,
+): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (acc) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  }
   let pa = a, pb = b;
   const end = a + (<usize>K << 2);
   while (pa < end) {
@@ -43,9 +52,15 @@
 
 // The same tile from a packed panel of A: its four rows at step k are four adjacent floats.
 // @ts-ignore: decorator
-@inline function tile4x8P(a: usize, b: usize, c: usize, ldc: usize, K: i32): void {
+@inline function tile4x8P(a: usize, b: usize, c: usize, ldc: usize, K: i32, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (acc) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  }
   let pa = a, pb = b;
   const end = a + (<usize>K << 4);
   while (pa < end) {
@@ -68,8 +83,11 @@
 
 // One row by eight columns from packed B; A's element k sits `step` bytes after element k - 1.
 // @ts-ignore: decorator
-@inline function tile1x8(a: usize, step: usize, b: usize, c: usize, K: i32): void {
+@inline function tile1x8(a: usize, step: usize, b: usize, c: usize, K: i32, acc: bool): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  if (acc) {
+    c0 = v128.load(c); c1 = v128.load(c, 16);
+  }
   let pa = a, pb = b;
   for (let k = 0; k < K; k++) {
     const x = v128.load32_splat(pa);
@@ -149,12 +167,27 @@ export function gemmWorkFloats(M: i32, K: i32, N: i32): i32 {
 // cache while every row of A passes over it.
 const COLUMN_BLOCK_BYTES: i32 = 128 << 10;
 
+// Causal attention's products skip what the causal mask zeroes. Rows of the scores come in
+// groups of `period` queries (grouped heads stack theirs), and query t sees keys up to
+// t + `offset` (the cached positions before it).
+/** Every output, every k. */
+export const FULL: i32 = 0;
+/** Scores-shaped output [R, S]: tiles wholly past every row's last key are left zero. */
+export const CAUSAL_OUT: i32 = 1;
+/** A is scores-shaped [R, S] (probabilities): row r sums over keys k ≤ its last key only. */
+export const CAUSAL_ROWS: i32 = 2;
+/** A is scores-shaped [R, S] read transposed: key row s sums over the queries that see it. */
+export const CAUSAL_COLS: i32 = 3;
+
 /**
  * C [M, N] = op(A) · op(B) with op a transpose where the flag is set: A stored [M, K] (or
- * [K, M]), B stored [K, N] (or [N, K]). `work` holds gemmWorkFloats(M, K, N) floats.
+ * [K, M]), B stored [K, N] (or [N, K]). `work` holds gemmWorkFloats(M, K, N) floats. `causal`
+ * is one of the modes above; outside FULL, C's skipped parts are exact because the masked
+ * probabilities they stand for are zeros.
  */
 export function gemm(
   a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, work: usize,
+  causal: i32, period: i32, offset: i32,
 ): void {
   const ldc = <usize>N << 2;
   const panelB = <usize>K << 5; // bytes of one packed panel of B
@@ -167,24 +200,50 @@ export function gemm(
   }
   const block = max(1, COLUMN_BLOCK_BYTES / max(1, K << 5));
   const M4 = M & ~3;
+  // A query group spans `period` rows of the scores; CAUSAL_COLS sums over each group in turn.
+  const groups = causal == CAUSAL_COLS ? K / period : 1;
   for (let p0 = 0; p0 < nPanels; p0 += block) {
     const p1 = min(nPanels, p0 + block);
     for (let i = 0; i < M; i += 4) {
       const rows = min(4, M - i);
+      // The last key any of these rows sees (CAUSAL_OUT, CAUSAL_ROWS); the first query that
+      // sees key i (CAUSAL_COLS).
+      let lastKey = N + K;
+      if (causal == CAUSAL_OUT || causal == CAUSAL_ROWS) {
+        const first = i % period;
+        lastKey = first + rows - 1 >= period ? period - 1 + offset : first + rows - 1 + offset;
+      }
+      const firstQuery = causal == CAUSAL_COLS ? max(0, i - offset) : 0;
       for (let p = p0; p < p1; p++) {
         const j = p << 3;
         const cols = min(8, N - j);
         const bp = work + <usize>p * panelB;
         const full = rows == 4 && cols == 8;
         const out = full ? c + <usize>i * ldc + (<usize>j << 2) : edge;
-        const ld = full ? ldc : 32;
-        if (transA) {
-          tile4x8P(packedA + ((<usize>i * K) << 2), bp, out, ld, K);
-        } else if (i < M4) {
-          tile4x8(a + ((<usize>i * K) << 2), <usize>K << 2, bp, out, ld, K);
-        } else {
-          for (let r = 0; r < rows; r++) {
-            tile1x8(a + ((<usize>(i + r) * K) << 2), 4, bp, edge + (<usize>r << 5), K);
+        const ld: usize = full ? ldc : 32;
+        if (causal == CAUSAL_OUT && j > lastKey) {
+          for (let r = 0; r < rows; r++) memory.fill(c + <usize>(i + r) * ldc + (<usize>j << 2), 0, cols << 2);
+          continue;
+        }
+        for (let g = 0; g < groups; g++) {
+          // This group's range of k.
+          let k0 = 0, k1 = K;
+          if (causal == CAUSAL_ROWS) k1 = min(K, lastKey + 1);
+          if (causal == CAUSAL_COLS) {
+            k0 = g * period + min(period, firstQuery);
+            k1 = (g + 1) * period;
+          }
+          const kn = max(0, k1 - k0);
+          const acc = g > 0;
+          const bk = bp + (<usize>k0 << 5);
+          if (transA) {
+            tile4x8P(packedA + ((<usize>i * K + <usize>k0 * 4) << 2), bk, out, ld, kn, acc);
+          } else if (i < M4) {
+            tile4x8(a + ((<usize>i * K + k0) << 2), <usize>K << 2, bk, out, ld, kn, acc);
+          } else {
+            for (let r = 0; r < rows; r++) {
+              tile1x8(a + ((<usize>(i + r) * K + k0) << 2), 4, bk, edge + (<usize>r << 5), kn, acc);
+            }
           }
         }
         if (!full) {
@@ -203,11 +262,11 @@ export function gemm(
 /** n products at once: A [n, M, K] · B [n, K, N] → C [n, M, N], operands as gemm takes them. */
 export function gemmBatch(
   a: usize, b: usize, c: usize, n: i32, M: i32, K: i32, N: i32, transA: bool, transB: bool,
-  work: usize,
+  work: usize, causal: i32, period: i32, offset: i32,
 ): void {
   const sa = (<usize>M * K) << 2, sb = (<usize>K * N) << 2, sc = (<usize>M * N) << 2;
   for (let i: usize = 0; i < <usize>n; i++) {
-    gemm(a + i * sa, b + i * sb, c + i * sc, M, K, N, transA, transB, work);
+    gemm(a + i * sa, b + i * sb, c + i * sc, M, K, N, transA, transB, work, causal, period, offset);
   }
 }
 
