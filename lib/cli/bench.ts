@@ -1,5 +1,6 @@
-// `tunebook bench [--case toy|base-lora|base-full] [--json] [--compare]`: one JSON object per
-// case; with --compare, the PyTorch reference (bench/reference.py) runs the same case after it.
+// `tunebook bench [--case toy|base-lora|base-full] [--json] [--compare [--rounds N]]`: one JSON
+// object per case; with --compare, tunebook and the PyTorch reference (bench/reference.py) take
+// turns on the same case, N rounds each, so a machine whose speed drifts slows both alike.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
@@ -12,21 +13,34 @@ export interface BenchCommandOptions {
   json: boolean;
   steps?: number;
   compare: boolean;
+  /** With compare: turns each side takes (default 3); the figures are their medians. */
+  rounds?: number;
 }
 
 export async function benchCommand(opts: BenchCommandOptions): Promise<void> {
   const cases = (opts.case === undefined ? [...BENCH_CASES] : [opts.case]) as BenchCase[];
+  if (opts.rounds !== undefined && !opts.compare) {
+    throw new TunebookError("bench: --rounds counts the turns of --compare; add --compare");
+  }
   for (const name of cases) {
-    const r: BenchResult & Partial<Comparison> = await runBench(name, {
-      baseDir: DEFAULT_BASE_MODEL,
-      steps: opts.steps,
-    });
+    const run = (): Promise<BenchResult> =>
+      runBench(name, { baseDir: DEFAULT_BASE_MODEL, steps: opts.steps });
+    let r: BenchResult & Partial<Comparison> = await run();
     if (opts.compare) {
-      const ref = runReference(name, opts.steps ?? 8);
-      r.pytorch_backend = ref.backend;
-      r.pytorch_step_ms = ref.step_ms;
-      r.pytorch_train_tokens_per_s = ref.train_tokens_per_s;
-      r.ratio_tokens_per_s = Math.round((r.train_tokens_per_s / ref.train_tokens_per_s) * 1000) / 1000;
+      const ours: BenchResult[] = [r];
+      const refs: ReferenceResult[] = [runReference(name, opts.steps ?? 8)];
+      for (let i = 1; i < (opts.rounds ?? 3); i++) {
+        ours.push(await run());
+        refs.push(runReference(name, opts.steps ?? 8));
+      }
+      // The round with the median step time stands for tunebook; medians for each side.
+      r = ours.slice().sort((a, b) => a.step_ms - b.step_ms)[Math.floor(ours.length / 2)];
+      const refStep = median(refs.map((x) => x.step_ms));
+      r.pytorch_backend = refs[0].backend;
+      r.pytorch_step_ms = refStep;
+      r.pytorch_train_tokens_per_s = Math.round((r.batch * r.sequence) / (refStep / 1000) * 10) / 10;
+      r.ratio_tokens_per_s = Math.round((refStep / r.step_ms) * 1000) / 1000;
+      r.rounds = ours.map((o, i) => ({ step_ms: o.step_ms, pytorch_step_ms: refs[i].step_ms }));
     }
     if (opts.json) {
       process.stdout.write(JSON.stringify(r) + "\n");
@@ -51,6 +65,14 @@ interface Comparison {
   pytorch_step_ms: number;
   pytorch_train_tokens_per_s: number;
   ratio_tokens_per_s: number;
+  /** Each round's step times, in the order they ran. */
+  rounds: Array<{ step_ms: number; pytorch_step_ms: number }>;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 interface ReferenceResult {

@@ -71,7 +71,11 @@ program
   .option("--steps <n>", "measured training steps after warm-up", integer("--steps", 1))
   .option("--json", "print one JSON object per case", false)
   .option("--compare", "also run the PyTorch reference (bench/reference.py) on each case", false)
-  .action(async (opts: { case?: string; json: boolean; steps?: number; compare: boolean }) => {
+  .option("--rounds <n>", "with --compare: turns each side takes, reported as medians (default 3)",
+    integer("--rounds", 1))
+  .action(async (opts: {
+    case?: string; json: boolean; steps?: number; compare: boolean; rounds?: number;
+  }) => {
     const { benchCommand } = await import("./bench.js");
     await benchCommand(opts);
   });
