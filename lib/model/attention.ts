@@ -39,8 +39,9 @@ export function attention(
         const dProbs = batchedProducts(dOut, sv, false, true, mask("output")); // [n, R, S]
         const dV = batchedProducts(p, dOut, true, false, mask("columns")); // p^T dOut: [n, S, hd]
         const dScores = softmaxGrad(p, dProbs) as tf.Tensor3D;
-        const dQ = tf.mul(batchedProducts(dScores, sk, false, false, mask("rows")), scale); // [n, R, hd]
-        const dK = batchedProducts(dScores, sq, true, false, mask("columns")); // dScores^T (q · scale): [n, S, hd]
+        // dQ = dScores k · scale: [n, R, hd]; dK = dScoresᵀ (q · scale): [n, S, hd].
+        const dQ = tf.mul(batchedProducts(dScores, sk, false, false, mask("rows")), scale);
+        const dK = batchedProducts(dScores, sq, true, false, mask("columns"));
         return [dQ, dK, dV];
       },
     };

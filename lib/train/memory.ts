@@ -35,14 +35,14 @@ export interface MemoryEstimate {
 // They are large because tfjs keeps every intermediate gradient of a step until the step ends.
 // N is tokens in the batch, D the hidden size, I the MLP width, Q the query-key-value width,
 // H·T·S the attention scores, V the vocabulary.
-const TRAINED_LAYER = { nd: 50.4, ni: 12.0, scores: 5.9, nq: 6.6 };
-const FROZEN_LAYER = { nd: 0, ni: 4.1, scores: 0.9, nq: 8.8 };
-const LORA_LAYER = { nd: 1.3, ni: 11.3, scores: 5.5, nq: 13.8 };
+const TRAINED_LAYER = { nd: 27.5, ni: 5.9, scores: 3.0, nq: 3.6 };
+const FROZEN_LAYER = { nd: 0, ni: 3.0, scores: 1.0, nq: 5.7 };
+const LORA_LAYER = { nd: 0, ni: 7.1, scores: 2.7, nq: 7.7 };
 // Per adapted linear layer: its input width per token, and its rank per token.
-const LORA_ADAPTER = { nIn: 8.3, nRank: 18.4 };
-const HEAD = { full: 7.8, lora: 7.7 };
+const LORA_ADAPTER = { nIn: 6.6, nRank: 15.8 };
+const HEAD = { full: 4.1, lora: 3.7 };
 // Gradient-sized tensors per trainable number (the gradients, their clipped and summed forms).
-const GRADIENT_COPIES = { full: 3.8, lora: 8.9 };
+const GRADIENT_COPIES = { full: 1.1, lora: 7.0 };
 
 const BYTES = 4;
 
