@@ -10,16 +10,31 @@ import { initBackend } from "../lib/engine/backend.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
-// A product big enough for XNNPACK to split across threads, and its gradient.
+// Products big enough to be split across threads (whole ones, bands of rows, operands read
+// transposed, a batch), the gradient of one, and sums of each output.
+const PRODUCTS = `
+const r = (shape, seed) => tf.tensor(
+  Array.from({ length: shape.reduce((x, y) => x * y) }, (_, i) => Math.sin(i * 0.37 + seed)), shape);
+const a = r([256, 96], 1), b = r([96, 80], 2), q = r([32, 128, 16], 3), k = r([32, 128, 16], 4);
+const outputs = {
+  plain: tf.matMul(a, b),
+  transA: tf.matMul(a, a, true, false),
+  transB: tf.matMul(b, b, false, true),
+  batch: tf.matMul(q, k, false, true),
+  oddBatch: tf.matMul(r([3, 202, 64], 5), r([3, 64, 40], 6)),
+  grad: tf.grad((x) => tf.sum(tf.square(tf.matMul(x, b))))(a),
+};
+const sums = Object.fromEntries(Object.entries(outputs).map(([name, t]) => {
+  const d = t.dataSync();
+  return [name, [d.length, d.reduce((s, x) => s + x, 0), d.reduce((s, x, i) => s + x * (i % 7), 0)]];
+}));
+`;
 const script = `
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend } from "./lib/engine/backend.js";
 await initBackend();
-const a = tf.tensor2d(Array.from({ length: 256 * 96 }, (_, i) => Math.sin(i)), [256, 96]);
-const b = tf.tensor2d(Array.from({ length: 96 * 80 }, (_, i) => Math.cos(i)), [96, 80]);
-const g = tf.grad((x) => tf.sum(tf.square(tf.matMul(x, b))))(a);
-console.log(JSON.stringify({ backend: describeBackend(), sum: tf.sum(tf.matMul(a, b)).dataSync()[0],
-  grad: Array.from(g.dataSync().slice(0, 16)) }));
+${PRODUCTS}
+console.log(JSON.stringify({ backend: describeBackend(), sums }));
 process.exit(0);
 `;
 
@@ -41,20 +56,21 @@ beforeAll(async () => {
 });
 
 describe("TUNEBOOK_WASM_THREADS", () => {
-  it("starts the threaded build and matches the single-threaded results", () => {
+  it("starts the threaded build, splits products across threads and matches one thread", () => {
     const out = runWith({ TUNEBOOK_BACKEND: "wasm", TUNEBOOK_WASM_THREADS: "2" });
     expect(out.stderr).toBe("");
     const got = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
-    expect(got.backend).toBe("backend wasm (simd, 2 threads)");
+    // tunebook's own products run on the threaded build too.
+    expect(got.backend).toMatch(/^backend wasm \(simd, 2 threads, (fma|simd) products\)$/);
 
-    const a = tf.tensor2d(Array.from({ length: 256 * 96 }, (_, i) => Math.sin(i)), [256, 96]);
-    const b = tf.tensor2d(Array.from({ length: 96 * 80 }, (_, i) => Math.cos(i)), [96, 80]);
-    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, b))))(a);
-    const want = tf.sum(tf.matMul(a, b)).dataSync()[0];
-    expect(Math.abs(got.sum - want)).toBeLessThan(1e-3 * Math.max(1, Math.abs(want)));
-    const wantGrad = Array.from(g.dataSync().slice(0, 16));
-    for (let i = 0; i < 16; i++) expect(got.grad[i]).toBeCloseTo(wantGrad[i], 2);
-    tf.dispose([a, b, g]);
+    const want = new Function("tf", `${PRODUCTS}; return sums;`)(tf) as Record<string, number[]>;
+    expect(Object.keys(got.sums)).toEqual(Object.keys(want));
+    for (const [name, [size, sum, weighted]] of Object.entries(want)) {
+      const [gotSize, gotSum, gotWeighted] = got.sums[name];
+      expect(gotSize, name).toBe(size);
+      expect(Math.abs(gotSum - sum), name).toBeLessThan(1e-4 * Math.max(1, Math.abs(sum)));
+      expect(Math.abs(gotWeighted - weighted), name).toBeLessThan(1e-4 * Math.max(1, Math.abs(weighted)));
+    }
   });
 
   it("refuses a count that is not a whole number in one line, naming the variable", () => {

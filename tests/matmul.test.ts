@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { initBackend } from "../lib/engine/backend.js";
 import { batchedProducts, matMul2d, productTA } from "../lib/engine/matmul.js";
-import { ADAMW_UPDATE, productKernels } from "../lib/engine/wasm-kernels.js";
+import { loadSimdKernels } from "../lib/engine/simd.js";
+import { ADAMW_UPDATE, CAUSAL, productKernels } from "../lib/engine/wasm-kernels.js";
 import { attention } from "../lib/model/attention.js";
 import { AdamW } from "../lib/train/adamw.js";
 
@@ -305,4 +306,44 @@ describe("AdamW's fused update", () => {
     optimizer.dispose();
     tf.dispose([...params.values(), init.w, init.b]);
   });
+});
+
+describe("gemmPart", () => {
+  // Its own memory: the kernels read and write byte offsets into it.
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const k = loadSimdKernels(memory);
+  const f32 = new Float32Array(memory.buffer);
+  // Offsets (in floats) of the operands, two outputs and the parts' scratch.
+  const [A, B, C1, C2, WORK] = [0, 4096, 8192, 12288, 16384];
+
+  // [what, n, M, K, N, transA, transB, causal mode, period, offset]
+  const cases: [string, number, number, number, number, boolean, boolean, number, number, number][] =
+    [
+      ["one product in bands of rows", 1, 23, 9, 13, false, false, 0, 1, 0],
+      ["a batch split by products", 5, 7, 6, 10, false, true, 0, 1, 0],
+      ["A transposed, in bands", 2, 18, 5, 9, true, false, 0, 1, 0],
+      ["causal scores", 2, 12, 4, 8, false, true, CAUSAL.output, 6, 2],
+      ["causal rows", 1, 12, 8, 4, false, false, CAUSAL.rows, 6, 2],
+      ["causal columns", 1, 8, 12, 4, true, false, CAUSAL.columns, 6, 2],
+    ];
+  for (const [what, n, M, K, N, tA, tB, causal, period, offset] of cases) {
+    it(`writes what one call writes, once, in any number of parts: ${what}`, () => {
+      if (k === null) throw new Error("the SIMD kernels are not built: npm run build:simd");
+      for (let i = 0; i < n * M * K; i++) f32[A + i] = Math.sin(i * 0.7);
+      for (let i = 0; i < n * K * N; i++) f32[B + i] = Math.cos(i * 0.3);
+      f32.fill(Number.NaN, C1, C1 + n * M * N);
+      k.gemmBatch(A * 4, B * 4, C1 * 4, n, M, K, N, tA, tB, WORK * 4, causal, period, offset);
+      const whole = Array.from(f32.subarray(C1, C1 + n * M * N));
+      expect(whole.every(Number.isFinite)).toBe(true);
+      const work = k.gemmWorkFloats(M, K, N);
+      for (const parts of [2, 3, 4]) {
+        f32.fill(Number.NaN, C2, C2 + n * M * N);
+        for (let p = 0; p < parts; p++) {
+          const w = (WORK + p * work) * 4;
+          k.gemmPart(A * 4, B * 4, C2 * 4, n, M, K, N, tA, tB, w, causal, period, offset, p, parts);
+        }
+        expect(Array.from(f32.subarray(C2, C2 + n * M * N)), `${parts} parts`).toEqual(whole);
+      }
+    });
+  }
 });

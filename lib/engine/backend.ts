@@ -2,7 +2,7 @@
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
 import * as tf from "@tensorflow/tfjs";
 import { TunebookError } from "../errors.js";
-import { installWasmKernels, productKernels } from "./wasm-kernels.js";
+import { installWasmKernels, productKernels, productThreadCount } from "./wasm-kernels.js";
 import { registerThreadedWasm } from "./wasm-threads.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -44,8 +44,8 @@ async function tryWasm(): Promise<boolean> {
   }
   if (ok) {
     // Outside the try: a failure here is tunebook's own and must not pass for a missing backend.
-    installWasmKernels(tf.backend());
-    wasmThreadsInUse = wasm.getThreadsCount();
+    installWasmKernels(tf.backend(), threads);
+    wasmThreadsInUse = threads > 1 ? Math.max(productThreadCount(), wasm.getThreadsCount()) : 1;
   }
   return ok;
 }

@@ -21,6 +21,12 @@ export interface SimdKernels {
     a: number, b: number, c: number, n: number, M: number, K: number, N: number, transA: boolean,
     transB: boolean, work: number, causal: number, period: number, offset: number,
   ): void;
+  /** Part `part` of `parts` of gemmBatch's products, for threads on one shared memory. */
+  gemmPart(
+    a: number, b: number, c: number, n: number, M: number, K: number, N: number, transA: boolean,
+    transB: boolean, work: number, causal: number, period: number, offset: number, part: number,
+    parts: number,
+  ): void;
   gemmWorkFloats(M: number, K: number, N: number): number;
   /** dst [n, C, R] = src [n, R, C], 4-byte elements. */
   transpose(src: number, dst: number, n: number, R: number, C: number): void;
@@ -54,6 +60,8 @@ export interface SimdKernels {
   ): void;
   /** True where the products use fused multiply-add (relaxed SIMD). */
   fma: boolean;
+  /** The compiled kernels, for worker threads to instantiate on the same shared memory. */
+  module: WebAssembly.Module;
 }
 
 const WASM_DIR = path.resolve(
@@ -62,22 +70,37 @@ const WASM_DIR = path.resolve(
 );
 
 /**
- * The kernels on `memory`, or null where they cannot run: not built, or the threaded build,
- * whose memory is shared (and imported, so the module does not export it), while the kernels are
- * built for a plain one.
+ * The kernels on `memory`, or null where they cannot run (not built, or no memory). The threaded
+ * build's memory is shared, and takes the kernels built for a shared memory.
  */
 export function loadSimdKernels(memory: WebAssembly.Memory | undefined): SimdKernels | null {
   if (memory === undefined) return null;
-  if (typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer) {
-    return null;
-  }
-  const relaxed = readWasm("kernels-relaxed.wasm");
-  const plain = readWasm("kernels.wasm");
+  const module = compileKernels(memory);
+  if (module === null) return null;
+  const instance = new WebAssembly.Instance(module.module, { env: { memory } });
+  return { ...(instance.exports as unknown as Omit<SimdKernels, "fma" | "module">), ...module };
+}
+
+/** The compiled kernels for `memory`'s kind, and whether they multiply-add. */
+function compileKernels(
+  memory: WebAssembly.Memory,
+): { module: WebAssembly.Module; fma: boolean } | null {
+  const shared =
+    typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+  const kind = shared ? "kernels-shared" : "kernels";
+  const relaxed = readWasm(`${kind}-relaxed.wasm`);
+  const plain = readWasm(`${kind}.wasm`);
   const fma = relaxed !== null && relaxedSimdValidates(relaxed);
   const bytes = fma ? relaxed : plain;
   if (bytes === null || !WebAssembly.validate(bytes)) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return { ...(instance.exports as unknown as Omit<SimdKernels, "fma">), fma };
+  return { module: new WebAssembly.Module(bytes), fma };
+}
+
+/** Whether the kernels for the threaded build's shared memory were built. */
+export function sharedKernelsBuilt(): boolean {
+  return ["kernels-shared.wasm", "kernels-shared-relaxed.wasm"].some((f) =>
+    fs.existsSync(path.join(WASM_DIR, f)),
+  );
 }
 
 function readWasm(name: string): Uint8Array | null {

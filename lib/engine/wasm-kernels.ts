@@ -1,6 +1,7 @@
 // Replacements for wasm backend kernels whose stock versions cost far more than their work:
 // each handles the common case itself and hands every other case to the stock kernel.
 import * as tf from "@tensorflow/tfjs";
+import { ProductThreads } from "./product-threads.js";
 import { loadSimdKernels, type SimdKernels } from "./simd.js";
 
 /** The parts of the wasm backend these kernels use. */
@@ -13,10 +14,13 @@ interface WasmBackendLike {
   dataIdNextNumber: number;
   wasm: {
     asm: { memory?: WebAssembly.Memory };
+    /** The threaded build's shared memory, which it imports instead of exporting. */
+    wasmMemory?: WebAssembly.Memory;
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
     tfjs: {
       registerTensor(id: number, size: number, offset: number): void;
       disposeData(id: number): void;
+      getThreadsCount?(): number;
     };
   };
 }
@@ -88,20 +92,27 @@ export const HEAD_PRODUCTS = "TunebookHeadProducts";
 
 let installed = false;
 let simd: SimdKernels | null = null;
-
+/** Where the memory is shared and there is more than one thread: the product threads. */
+let threads: ProductThreads | null = null;
 /**
  * Installs the kernels below in place of the wasm backend's own (once per process). Matrix
  * products go to tunebook's own SIMD kernels where they load; otherwise attention's per-head
  * products at least take XNNPACK's plain path (HEAD_PRODUCTS).
  */
-export function installWasmKernels(backend: tf.KernelBackend): void {
+export function installWasmKernels(backend: tf.KernelBackend, productThreads = 1): void {
   if (installed || tf.getKernel(tf.Slice, "wasm") === undefined) return;
   installed = true;
   override(tf.Slice, slice);
   override(tf.Transpose, transpose);
   override(tf.Identity, identity);
   override(tf.Cast, cast);
-  simd = loadSimdKernels((backend as unknown as WasmBackendLike).wasm.asm.memory);
+  const { wasm } = backend as unknown as WasmBackendLike;
+  const memory = wasm.asm.memory ?? wasm.wasmMemory;
+  simd = loadSimdKernels(memory);
+  const shared = memory !== undefined && memory.buffer instanceof SharedArrayBuffer;
+  if (simd !== null && shared && productThreads > 1) {
+    threads = new ProductThreads(simd, memory, productThreads);
+  }
   if (simd !== null) {
     override(tf.GatherV2, gather);
     tf.registerKernel({
@@ -113,6 +124,11 @@ export function installWasmKernels(backend: tf.KernelBackend): void {
   } else {
     installHeadProducts();
   }
+}
+
+/** Threads tunebook's products run on: more than one only on the threaded build. */
+export function productThreadCount(): number {
+  return threads?.threads ?? 1;
 }
 
 /** "fma" or "simd" for tunebook's own product kernels, "off" where they did not load. */
@@ -143,12 +159,22 @@ function batchMatMul(args: KernelArgs, stock?: tf.KernelFunc): tf.TensorInfo | t
     throw new Error(`${CAUSAL_PRODUCTS}: cannot multiply [${a.shape}] by [${b.shape}]`);
   }
   const backend = args.backend as unknown as WasmBackendLike;
-  const out = backend.makeOutput([...batch, M, N], "float32");
-  const work = backend.makeOutput([simd!.gemmWorkFloats(M, K, N)], "float32");
-  const [pa, pb, pc, pw] = [a, b, out, work].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const n = tf.util.sizeFromShape(batch);
+  const parts = threads?.partsFor({ n, M, K, N }) ?? 1;
+  // Each part's scratch starts on a cache line of its own.
+  const workFloats = (simd!.gemmWorkFloats(M, K, N) + 15) & ~15;
+  const out = backend.makeOutput([...batch, M, N], "float32");
+  const work = backend.makeOutput([parts * workFloats], "float32");
+  const [pa, pb, pc, pw] = [a, b, out, work].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const { causal = 0, period = 1, offset = 0 } = attrs;
-  simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw, causal, period, offset);
+  const product = {
+    a: pa, b: pb, c: pc, n, M, K, N, transA: transposeA, transB: transposeB, causal, period, offset,
+  };
+  if (threads === null) {
+    simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw, causal, period, offset);
+  } else {
+    threads.run(product, pw, workFloats * 4, parts);
+  }
   backend.disposeData(work.dataId);
   return out;
 }

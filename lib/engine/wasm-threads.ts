@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Worker, type WorkerOptions } from "node:worker_threads";
+import { sharedKernelsBuilt } from "./simd.js";
 
 const require = createRequire(import.meta.url);
 
@@ -63,6 +64,9 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
       };
       try {
         const module = await factory({
+          // The build's own size (16 MiB, growing to 4 GiB), created here so that tunebook's
+          // kernels can be instantiated on it.
+          wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true }),
           locateFile: (file: string) =>
             file.endsWith(".wasm")
               ? path.join(root, "dist", "tfjs-backend-wasm-threaded-simd.wasm")
@@ -79,7 +83,9 @@ export function registerThreadedWasm(wasm: WasmPackage, threads: number): void {
           disposeData: module.cwrap("dispose_data", null, ["number"]),
           dispose: module.cwrap("dispose", null, []),
         };
-        wasm.setThreadsCount(threads);
+        // With tunebook's kernels every product runs on its own threads (product-threads.ts),
+        // and tfjs's pool would only add a hand-off to each small stock kernel.
+        wasm.setThreadsCount(sharedKernelsBuilt() ? 1 : threads);
         const backend = new wasm.BackendWasm(module as unknown as BackendModule);
         // The pool's threads wait for work for as long as the process lives; they must not be
         // what keeps it alive once everything else is done.

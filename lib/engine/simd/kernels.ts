@@ -189,6 +189,14 @@ export function gemm(
   a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, work: usize,
   causal: i32, period: i32, offset: i32,
 ): void {
+  gemmRows(a, b, c, M, K, N, transA, transB, work, causal, period, offset, 0, M);
+}
+
+/** gemm's rows i0 … i1 - 1 of C only (i0 a multiple of 4), each with its own `work`. */
+function gemmRows(
+  a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, work: usize,
+  causal: i32, period: i32, offset: i32, i0: i32, i1: i32,
+): void {
   const ldc = <usize>N << 2;
   const panelB = <usize>K << 5; // bytes of one packed panel of B
   const nPanels = (N + 7) >> 3;
@@ -196,7 +204,7 @@ export function gemm(
   const edge = packedA + ((<usize>((M + 3) & ~3) * K) << 2); // a 4 × 8 tile
   for (let p = 0; p < nPanels; p++) packPanel(b, work + <usize>p * panelB, K, N, p << 3, 8, transB);
   if (transA) {
-    for (let i = 0; i < M; i += 4) packPanel(a, packedA + ((<usize>i * K) << 2), K, M, i, 4, false);
+    for (let i = i0; i < i1; i += 4) packPanel(a, packedA + ((<usize>i * K) << 2), K, M, i, 4, false);
   }
   const block = max(1, COLUMN_BLOCK_BYTES / max(1, K << 5));
   const M4 = M & ~3;
@@ -204,8 +212,8 @@ export function gemm(
   const groups = causal == CAUSAL_COLS ? K / period : 1;
   for (let p0 = 0; p0 < nPanels; p0 += block) {
     const p1 = min(nPanels, p0 + block);
-    for (let i = 0; i < M; i += 4) {
-      const rows = min(4, M - i);
+    for (let i = i0; i < i1; i += 4) {
+      const rows = min(4, i1 - i);
       // The last key any of these rows sees (CAUSAL_OUT, CAUSAL_ROWS); the first query that
       // sees key i (CAUSAL_COLS).
       let lastKey = N + K;
@@ -264,9 +272,36 @@ export function gemmBatch(
   a: usize, b: usize, c: usize, n: i32, M: i32, K: i32, N: i32, transA: bool, transB: bool,
   work: usize, causal: i32, period: i32, offset: i32,
 ): void {
+  gemmPart(a, b, c, n, M, K, N, transA, transB, work, causal, period, offset, 0, 1);
+}
+
+/**
+ * Part `part` of `parts` of gemmBatch's work, for threads sharing one memory, each with its own
+ * `work`: whole products where there are at least as many as parts, else a band of rows of
+ * each. The parts together write every output once.
+ */
+export function gemmPart(
+  a: usize, b: usize, c: usize, n: i32, M: i32, K: i32, N: i32, transA: bool, transB: bool,
+  work: usize, causal: i32, period: i32, offset: i32, part: i32, parts: i32,
+): void {
   const sa = (<usize>M * K) << 2, sb = (<usize>K * N) << 2, sc = (<usize>M * N) << 2;
-  for (let i: usize = 0; i < <usize>n; i++) {
-    gemm(a + i * sa, b + i * sb, c + i * sc, M, K, N, transA, transB, work, causal, period, offset);
+  let first = 0, last = n, i0 = 0, i1 = M;
+  if (n >= parts) {
+    first = <i32>((<i64>n * part) / parts);
+    last = <i32>((<i64>n * (part + 1)) / parts);
+  } else {
+    // Bands of whole 4-row tiles.
+    const tiles = (M + 3) >> 2;
+    i0 = <i32>((<i64>tiles * part) / parts) << 2;
+    i1 = min(M, <i32>((<i64>tiles * (part + 1)) / parts) << 2);
+  }
+  if (i0 >= i1) return;
+  for (let i = first; i < last; i++) {
+    const u = <usize>i;
+    gemmRows(
+      a + u * sa, b + u * sb, c + u * sc, M, K, N, transA, transB, work, causal, period, offset,
+      i0, i1,
+    );
   }
 }
 
