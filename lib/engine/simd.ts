@@ -1,7 +1,8 @@
 // Loads tunebook's own wasm kernels (lib/engine/simd/kernels.ts, built into dist/wasm/ by
 // `npm run build:simd`) on top of the tfjs wasm backend's memory, so they read and write its
-// tensors in place. The build with relaxed SIMD (fused multiply-add) is preferred; Node 20 has
-// it behind a V8 flag, which is switched on only if the module does not validate without it.
+// tensors in place (the threaded build's memory is shared and takes kernels built for that). The
+// build with relaxed SIMD (fused multiply-add) is preferred; Node 20 has it behind a V8 flag,
+// which is switched on only if the module does not validate without it.
 import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";

@@ -1,6 +1,7 @@
-// The wasm backend with XNNPACK's thread pool under Node. tfjs ships a threaded build but starts
-// it only in browsers: its loader hands Emscripten blob: URLs, which Node's worker threads cannot
-// open. Here the same build is started with real file paths, and its pool sized on purpose.
+// tfjs's threaded wasm build under Node. tfjs starts it only in browsers: its loader hands
+// Emscripten blob: URLs, which Node's worker threads cannot open. Here the same build is started
+// with real file paths on a shared memory created here, so that tunebook's kernels and their
+// product threads (product-threads.ts) can run on it; its own pool is sized on purpose.
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
