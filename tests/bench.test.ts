@@ -1,6 +1,7 @@
 // The benchmark reports every contract field and a flat tensor count (speed is not asserted).
 import { describe, expect, it } from "vitest";
-import { runBench } from "../lib/bench/bench.js";
+import { type BenchResult, runBench } from "../lib/bench/bench.js";
+import { combineRounds } from "../lib/cli/bench.js";
 
 describe("runBench", () => {
   it("measures the toy case with every field and no tensor growth", async () => {
@@ -20,5 +21,30 @@ describe("runBench", () => {
     await expect(runBench("huge" as never, { baseDir: "unused" })).rejects.toThrow(
       /unknown case "huge"; use toy, base-lora, base-full/,
     );
+  });
+});
+
+describe("combineRounds", () => {
+  const result = (step: number, generate: number, rss: number): BenchResult => ({
+    case: "toy", backend: "backend wasm", parameters: 10, trainable_parameters: 10, batch: 2,
+    sequence: 50, step_ms: step, train_tokens_per_s: 0, generate_tokens_per_s: generate,
+    peak_rss_mb: rss, peak_tensor_mb: 1, estimated_mb: 1, tensors_before: 5, tensors_after: 5,
+  });
+  const ref = (step: number) => ({ backend: "pytorch", step_ms: step, train_tokens_per_s: 0 });
+
+  it("takes each side's median the same way, for odd and even numbers of rounds", () => {
+    const odd = combineRounds(
+      [result(90, 100, 300), result(70, 300, 320), result(80, 200, 310)],
+      [ref(40), ref(60), ref(50)],
+    );
+    expect([odd.step_ms, odd.pytorch_step_ms, odd.generate_tokens_per_s]).toEqual([80, 50, 200]);
+    expect(odd.ratio_tokens_per_s).toBe(0.625);
+    expect(odd.train_tokens_per_s).toBe(1250); // 100 tokens in 80 ms
+    expect(odd.peak_rss_mb).toBe(320);
+    expect(odd.rounds.map((r) => r.pytorch_step_ms)).toEqual([40, 60, 50]);
+
+    const even = combineRounds([result(90, 100, 300), result(70, 300, 300)], [ref(40), ref(60)]);
+    expect([even.step_ms, even.pytorch_step_ms]).toEqual([80, 50]);
+    expect(even.ratio_tokens_per_s).toBe(0.625);
   });
 });

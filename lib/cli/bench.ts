@@ -33,14 +33,7 @@ export async function benchCommand(opts: BenchCommandOptions): Promise<void> {
         ours.push(await run());
         refs.push(runReference(name, opts.steps ?? 8));
       }
-      // The round with the median step time stands for tunebook; medians for each side.
-      r = ours.slice().sort((a, b) => a.step_ms - b.step_ms)[Math.floor(ours.length / 2)];
-      const refStep = median(refs.map((x) => x.step_ms));
-      r.pytorch_backend = refs[0].backend;
-      r.pytorch_step_ms = refStep;
-      r.pytorch_train_tokens_per_s = Math.round((r.batch * r.sequence) / (refStep / 1000) * 10) / 10;
-      r.ratio_tokens_per_s = Math.round((refStep / r.step_ms) * 1000) / 1000;
-      r.rounds = ours.map((o, i) => ({ step_ms: o.step_ms, pytorch_step_ms: refs[i].step_ms }));
+      r = combineRounds(ours, refs);
     }
     if (opts.json) {
       process.stdout.write(JSON.stringify(r) + "\n");
@@ -59,15 +52,46 @@ export async function benchCommand(opts: BenchCommandOptions): Promise<void> {
   }
 }
 
+/**
+ * One result from alternating rounds: each side's median step (the mean of the middle two for an
+ * even count), tunebook's median generation speed, the highest peak memory, and every round.
+ */
+export function combineRounds(
+  ours: BenchResult[], refs: ReferenceResult[],
+): BenchResult & Comparison {
+  const first = ours[0];
+  const step = median(ours.map((o) => o.step_ms));
+  const refStep = median(refs.map((x) => x.step_ms));
+  const tokens = first.batch * first.sequence;
+  return {
+    ...first,
+    step_ms: round1(step),
+    train_tokens_per_s: round1(tokens / (step / 1000)),
+    generate_tokens_per_s: round1(median(ours.map((o) => o.generate_tokens_per_s))),
+    peak_rss_mb: Math.max(...ours.map((o) => o.peak_rss_mb)),
+    tensors_after: Math.max(...ours.map((o) => o.tensors_after)),
+    pytorch_backend: refs[0].backend,
+    pytorch_step_ms: round1(refStep),
+    pytorch_train_tokens_per_s: round1(tokens / (refStep / 1000)),
+    ratio_tokens_per_s: Math.round((refStep / step) * 1000) / 1000,
+    rounds: ours.map((o, k) => ({
+      step_ms: o.step_ms, generate_tokens_per_s: o.generate_tokens_per_s,
+      pytorch_step_ms: refs[k].step_ms,
+    })),
+  };
+}
+
 /** Fields --compare adds: the reference's figures and tunebook ÷ PyTorch in tokens/s. */
 interface Comparison {
   pytorch_backend: string;
   pytorch_step_ms: number;
   pytorch_train_tokens_per_s: number;
   ratio_tokens_per_s: number;
-  /** Each round's step times, in the order they ran. */
-  rounds: Array<{ step_ms: number; pytorch_step_ms: number }>;
+  /** Each round's figures, in the order they ran. */
+  rounds: Array<{ step_ms: number; generate_tokens_per_s: number; pytorch_step_ms: number }>;
 }
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -75,7 +99,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-interface ReferenceResult {
+export interface ReferenceResult {
   backend: string;
   step_ms: number;
   train_tokens_per_s: number;
