@@ -1,7 +1,8 @@
 // The benchmark reports every contract field and a flat tensor count (speed is not asserted).
 import { describe, expect, it } from "vitest";
 import { type BenchResult, runBench } from "../lib/bench/bench.js";
-import { combineRounds } from "../lib/cli/bench.js";
+import { combineRounds, parseReference } from "../lib/cli/bench.js";
+import { TunebookError } from "../lib/errors.js";
 
 describe("runBench", () => {
   it("measures the toy case with every field and no tensor growth", async () => {
@@ -46,5 +47,32 @@ describe("combineRounds", () => {
     const even = combineRounds([result(90, 100, 300), result(70, 300, 300)], [ref(40), ref(60)]);
     expect([even.step_ms, even.pytorch_step_ms]).toEqual([80, 50]);
     expect(even.ratio_tokens_per_s).toBe(0.625);
+  });
+});
+
+describe("parseReference", () => {
+  it("takes the last line when it is a result with a backend and a positive step time", () => {
+    const out = 'loading\n{"backend": "pytorch 1.13 (1 thread)", "step_ms": 52.5, "train_tokens_per_s": 19500}\n';
+    expect(parseReference(out, "bench/reference.py")).toMatchObject({ step_ms: 52.5 });
+  });
+
+  it.each([
+    ["text", "hello not json"],
+    ["nothing", ""],
+    ["null", "null"],
+    ["an empty object", "{}"],
+    ["a step time that is not a number", '{"backend": "pytorch", "step_ms": "fast"}'],
+    ["a zero step time", '{"backend": "pytorch", "step_ms": 0}'],
+  ])("refuses %s in one line naming the script and what it printed", (_, out) => {
+    let message = "";
+    try {
+      parseReference(out, "bench/reference.py");
+    } catch (err) {
+      expect(err).toBeInstanceOf(TunebookError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain("bench/reference.py did not print a result");
+    expect(message).toContain(JSON.stringify(out));
+    expect(message).not.toContain("\n");
   });
 });

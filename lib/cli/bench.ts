@@ -111,13 +111,43 @@ function runReference(name: BenchCase, steps: number): ReferenceResult {
   const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   const out = spawnSync(python, [script, "--case", name, "--steps", String(steps)], {
     encoding: "utf8",
+    maxBuffer: 64 << 20,
   });
   if (out.status !== 0) {
-    const why = (out.stderr ?? "").trim().split("\n").at(-1) ?? String(out.error);
+    const last = (out.stderr ?? "").trim().split("\n").at(-1);
+    const why = last
+      ? last
+      : out.error !== undefined
+        ? out.error.message
+        : out.signal !== null
+          ? `killed by ${out.signal}`
+          : `exit code ${out.status}, no message`;
+    const hint = /No module named 'torch'|ENOENT/.test(why)
+      ? "; it needs Debian's python3-torch (apt-get install python3-torch)"
+      : "";
+    throw new TunebookError(`bench --compare: the PyTorch reference ${script} failed (${why})${hint}`);
+  }
+  return parseReference(out.stdout, script);
+}
+
+/** The reference's last output line, checked: a JSON object with a backend and a step time. */
+export function parseReference(stdout: string, script: string): ReferenceResult {
+  const line = stdout.trim().split("\n").at(-1) ?? "";
+  let r: unknown;
+  try {
+    r = JSON.parse(line);
+  } catch {
+    r = undefined;
+  }
+  const fields = r as Partial<Record<keyof ReferenceResult, unknown>> | null | undefined;
+  const step = fields?.step_ms;
+  if (typeof fields?.backend !== "string" || typeof step !== "number" || !(step > 0) ||
+      !Number.isFinite(step)) {
+    const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
     throw new TunebookError(
-      `bench --compare: the PyTorch reference failed (${why}); it needs Debian's python3-torch ` +
-        `(apt-get install python3-torch)`,
+      `bench --compare: ${script} did not print a result ({"backend", "step_ms" > 0, ...}) ` +
+        `as its last line; it printed ${JSON.stringify(shown)}`,
     );
   }
-  return JSON.parse(out.stdout.trim().split("\n").at(-1)!) as ReferenceResult;
+  return fields as ReferenceResult;
 }

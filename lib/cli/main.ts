@@ -72,7 +72,7 @@ program
   .option("--json", "print one JSON object per case", false)
   .option("--compare", "also run the PyTorch reference (bench/reference.py) on each case", false)
   .option("--rounds <n>", "with --compare: turns each side takes, reported as medians (default 3)",
-    integer("--rounds", 1))
+    integer("--rounds", 1, 100))
   .action(async (opts: {
     case?: string; json: boolean; steps?: number; compare: boolean; rounds?: number;
   }) => {
@@ -122,11 +122,13 @@ for (const action of ["install", "uninstall"] as const) {
 }
 
 /** A parser for a whole-number option that names the option when the value is wrong. */
-function integer(option: string, min: number): (value: string) => number {
+function integer(option: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
   return (value) => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
-      throw new TunebookError(`${option}: expected a whole number >= ${min}, got "${value}"`);
+    // Digits only: no exponents, signs, hex or fractions.
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new TunebookError(`${option}: expected a whole number ${range}, got "${value}"`);
     }
     return n;
   };

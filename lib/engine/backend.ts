@@ -1,5 +1,6 @@
 // Picks the TensorFlow.js backend once per process: node-gpu, node, wasm, then cpu.
 // TUNEBOOK_BACKEND (tensorflow | wasm | cpu) overrides the order.
+import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { TunebookError } from "../errors.js";
 import { installWasmKernels, productKernels, productThreadCount } from "./wasm-kernels.js";
@@ -57,6 +58,16 @@ function wasmThreads(): number {
   // The threaded build starts a pool of 8 workers; more threads than that are not possible.
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 8) {
     throw new TunebookError(`TUNEBOOK_WASM_THREADS=${raw} must be a whole number from 1 to 8`);
+  }
+  // Threads wait for work by watching for it, so more of them than cores take turns on a core
+  // and every product waits for the slowest (8 on 2 cores: steps 24 times slower).
+  const cores = os.availableParallelism();
+  if (Number(raw) > cores) {
+    process.stderr.write(
+      `tunebook: TUNEBOOK_WASM_THREADS=${raw} is more than this machine's ${cores} ` +
+        `core${cores === 1 ? "" : "s"}; using ${cores}\n`,
+    );
+    return cores;
   }
   return Number(raw);
 }
