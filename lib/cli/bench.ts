@@ -27,11 +27,12 @@ export async function benchCommand(opts: BenchCommandOptions): Promise<void> {
       runBench(name, { baseDir: DEFAULT_BASE_MODEL, steps: opts.steps });
     let r: BenchResult & Partial<Comparison> = await run();
     if (opts.compare) {
+      const reference = (): ReferenceResult => runReference(name, opts.steps ?? 8);
       const ours: BenchResult[] = [r];
-      const refs: ReferenceResult[] = [runReference(name, opts.steps ?? 8)];
+      const refs: ReferenceResult[] = [reference()];
       for (let i = 1; i < (opts.rounds ?? 3); i++) {
         ours.push(await run());
-        refs.push(runReference(name, opts.steps ?? 8));
+        refs.push(reference());
       }
       r = combineRounds(ours, refs);
     }

@@ -9,7 +9,7 @@ import type { SimdKernels } from "./simd.js";
 const SEQUENCE = 0; // bumped once per product: the workers' signal to start
 const DONE = 1; // workers that finished the current product
 const FAILED = 2; // set by a worker whose kernel threw
-const ARGS = 3; // gemmPart's arguments, parts' work buffers WORK_BYTES apart
+const ARGS = 3; // gemmPart's arguments, with the parts' work buffers workBytes apart
 const ARG_COUNT = 15;
 // How long an idle thread keeps watching for the next product (a worker) or for the other parts
 // (the caller) before it sleeps: waking from a wait can take a millisecond on a virtual machine,
@@ -70,7 +70,6 @@ export class ProductThreads {
   private readonly control = new SharedArrayBuffer((ARGS + ARG_COUNT) * 4);
   private readonly ctl = new Int32Array(this.control);
   private readonly arg = new Uint32Array(this.control, ARGS * 4, ARG_COUNT);
-  private readonly workers: Worker[] = [];
 
   /** `threads` in all: the calling thread and threads - 1 workers. */
   constructor(
@@ -87,7 +86,6 @@ export class ProductThreads {
       // Idle workers wait on the control array for as long as the process lives; they must not
       // be what keeps it alive.
       worker.unref();
-      this.workers.push(worker);
     }
   }
 
@@ -97,17 +95,10 @@ export class ProductThreads {
   }
 
   /**
-   * Runs the product over `parts` threads; `work` holds parts × workBytes bytes of scratch.
-   * Returns when every part is written.
+   * Runs the product over `parts` (2 or more) threads; `work` holds parts × workBytes bytes of
+   * scratch. Returns when every part is written.
    */
   run(p: ProductArgs, work: number, workBytes: number, parts: number): void {
-    const k = this.kernels;
-    if (parts <= 1) {
-      k.gemmBatch(
-        p.a, p.b, p.c, p.n, p.M, p.K, p.N, p.transA, p.transB, work, p.causal, p.period, p.offset,
-      );
-      return;
-    }
     const values = [
       p.a, p.b, p.c, p.n, p.M, p.K, p.N, Number(p.transA), Number(p.transB), work, workBytes,
       p.causal, p.period, p.offset, parts,
@@ -116,7 +107,7 @@ export class ProductThreads {
     Atomics.store(this.ctl, DONE, 0);
     Atomics.add(this.ctl, SEQUENCE, 1);
     Atomics.notify(this.ctl, SEQUENCE);
-    k.gemmPart(
+    this.kernels.gemmPart(
       p.a, p.b, p.c, p.n, p.M, p.K, p.N, p.transA, p.transB, work, p.causal, p.period, p.offset,
       0, parts,
     );

@@ -20,7 +20,6 @@ interface WasmBackendLike {
     tfjs: {
       registerTensor(id: number, size: number, offset: number): void;
       disposeData(id: number): void;
-      getThreadsCount?(): number;
     };
   };
 }
@@ -167,13 +166,14 @@ function batchMatMul(args: KernelArgs, stock?: tf.KernelFunc): tf.TensorInfo | t
   const work = backend.makeOutput([parts * workFloats], "float32");
   const [pa, pb, pc, pw] = [a, b, out, work].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const { causal = 0, period = 1, offset = 0 } = attrs;
-  const product = {
-    a: pa, b: pb, c: pc, n, M, K, N, transA: transposeA, transB: transposeB, causal, period, offset,
-  };
-  if (threads === null) {
-    simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw, causal, period, offset);
+  if (parts > 1) {
+    const product = {
+      a: pa, b: pb, c: pc, n, M, K, N, transA: transposeA, transB: transposeB, causal, period,
+      offset,
+    };
+    threads!.run(product, pw, workFloats * 4, parts);
   } else {
-    threads.run(product, pw, workFloats * 4, parts);
+    simd!.gemmBatch(pa, pb, pc, n, M, K, N, transposeA, transposeB, pw, causal, period, offset);
   }
   backend.disposeData(work.dataId);
   return out;

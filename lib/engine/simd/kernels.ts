@@ -420,20 +420,55 @@ export function transpose(src: usize, dst: usize, n: i32, R: i32, C: i32): void 
   return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x, f32x4.splat(-80)));
 }
 
+/** sigmoid for one float, through the lanes as sigmoid4. */
+// @ts-ignore: decorator
+@inline function sigmoid1(x: f32): f32 {
+  return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0);
+}
+
+/** e^x for one float, through the lanes so that tails round as the vector bodies do. */
+// @ts-ignore: decorator
+@inline function exp1(x: f32): f32 {
+  return f32x4.extract_lane(exp4(f32x4.splat(x)), 0);
+}
+
+/**
+ * dst = e^(src - m) over `bytes` bytes of floats (src and dst may be one row); returns the sum.
+ * Four lanes at a time while four are left, the tail one float at a time.
+ */
+// @ts-ignore: decorator
+@inline function expShiftSum(src: usize, dst: usize, bytes: usize, m: f32): f32 {
+  const b4 = bytes & ~15;
+  const ms = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o < b4; o += 16) {
+    const e = exp4(f32x4.sub(v128.load(src + o), ms));
+    v128.store(dst + o, e);
+    sv = f32x4.add(sv, e);
+  }
+  let sum = hsum(sv);
+  for (; o < bytes; o += 4) {
+    const e = exp1(load<f32>(src + o) - m);
+    store<f32>(dst + o, e);
+    sum += e;
+  }
+  return sum;
+}
+
+/** Copies `bytes` bytes (a multiple of four) from s to d, sixteen at a time while it can. */
+// @ts-ignore: decorator
+@inline function copyRow(d: usize, s: usize, bytes: usize): void {
+  const b16 = bytes & ~15;
+  let o: usize = 0;
+  for (; o < b16; o += 16) v128.store(d + o, v128.load(s + o));
+  for (; o < bytes; o += 4) store<u32>(d + o, load<u32>(s + o));
+}
+
 // @ts-ignore: decorator
 @inline function sigmoid4(x: v128): v128 {
   const one = f32x4.splat(1);
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
-}
-
-/** e^x for n floats (n a multiple of four or not): the scalar tail goes through the lanes too. */
-export function expInto(x: usize, y: usize, n: i32): void {
-  const n4 = <usize>(n & ~3) << 2;
-  let o: usize = 0;
-  for (; o < n4; o += 16) v128.store(y + o, exp4(v128.load(x + o)));
-  for (; o < (<usize>n << 2); o += 4) {
-    store<f32>(y + o, f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + o))), 0));
-  }
 }
 
 /** SwiGLU's product silu(g) · u = g · sigmoid(g) · u over n floats. */
@@ -446,7 +481,7 @@ export function swiglu(g: usize, u: usize, y: usize, n: i32): void {
   }
   for (; o < (<usize>n << 2); o += 4) {
     const gi = load<f32>(g + o);
-    const s = f32x4.extract_lane(sigmoid4(f32x4.splat(gi)), 0);
+    const s = sigmoid1(gi);
     store<f32>(y + o, gi * s * load<f32>(u + o));
   }
 }
@@ -465,7 +500,7 @@ export function swigluGrad(g: usize, u: usize, dy: usize, dg: usize, du: usize, 
   }
   for (; o < (<usize>n << 2); o += 4) {
     const gi = load<f32>(g + o), di = load<f32>(dy + o);
-    const s = f32x4.extract_lane(sigmoid4(f32x4.splat(gi)), 0);
+    const s = sigmoid1(gi);
     store<f32>(du + o, di * gi * s);
     store<f32>(dg + o, di * load<f32>(u + o) * s * (1 + gi * (1 - s)));
   }
@@ -584,19 +619,7 @@ export function softmaxBias(
           store<f32>(yi + o, v);
           m = max(m, v);
         }
-        const ms = f32x4.splat(m);
-        let sv = f32x4.splat(0);
-        for (o = 0; o < S4; o += 16) {
-          const e = exp4(f32x4.sub(v128.load(yi + o), ms));
-          v128.store(yi + o, e);
-          sv = f32x4.add(sv, e);
-        }
-        let sum = hsum(sv);
-        for (; o < sb; o += 4) {
-          const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(yi + o) - m)), 0);
-          store<f32>(yi + o, e);
-          sum += e;
-        }
+        const sum = expShiftSum(yi, yi, sb, m);
         const inv = f32x4.splat(1 / sum);
         for (o = 0; o < S4; o += 16) v128.store(yi + o, f32x4.mul(v128.load(yi + o), inv));
         for (; o < sb; o += 4) store<f32>(yi + o, load<f32>(yi + o) / sum);
@@ -630,16 +653,11 @@ export function softmaxGrad(p: usize, dp: usize, dx: usize, rows: i32, S: i32): 
  */
 export function swapMiddle(src: usize, dst: usize, A: i32, R: i32, C: i32, inner: i32): void {
   const ib = <usize>inner << 2;
-  const i4 = <usize>(inner & ~3) << 2;
   for (let a = 0; a < A; a++) {
     const base = <usize>a * R * C;
     for (let r = 0; r < R; r++) {
       for (let c = 0; c < C; c++) {
-        const s = src + (base + <usize>r * C + c) * ib;
-        const d = dst + (base + <usize>c * R + r) * ib;
-        let o: usize = 0;
-        for (; o < i4; o += 16) v128.store(d + o, v128.load(s + o));
-        for (; o < ib; o += 4) store<u32>(d + o, load<u32>(s + o));
+        copyRow(dst + (base + <usize>c * R + r) * ib, src + (base + <usize>r * C + c) * ib, ib);
       }
     }
   }
@@ -651,13 +669,8 @@ export function swapMiddle(src: usize, dst: usize, A: i32, R: i32, C: i32, inner
  */
 export function gatherRows(src: usize, idx: usize, dst: usize, n: i32, rowBytes: i32): void {
   const rb = <usize>rowBytes;
-  const r16 = rb & ~15;
   for (let i = 0; i < n; i++) {
-    const s = src + <usize>load<i32>(idx + (<usize>i << 2)) * rb;
-    const d = dst + <usize>i * rb;
-    let o: usize = 0;
-    for (; o < r16; o += 16) v128.store(d + o, v128.load(s + o));
-    for (; o < rb; o += 4) store<u32>(d + o, load<u32>(s + o));
+    copyRow(dst + <usize>i * rb, src + <usize>load<i32>(idx + (<usize>i << 2)) * rb, rb);
   }
 }
 
@@ -681,19 +694,7 @@ export function crossEntropy(
     let m = hmax(mv);
     for (; o < vb; o += 4) m = max(m, load<f32>(xi + o));
     // e^(x - m) into the gradient's row, then scaled to w · softmax.
-    const ms = f32x4.splat(m);
-    let sv = f32x4.splat(0);
-    for (o = 0; o < V4; o += 16) {
-      const e = exp4(f32x4.sub(v128.load(xi + o), ms));
-      v128.store(gi + o, e);
-      sv = f32x4.add(sv, e);
-    }
-    let sum = hsum(sv);
-    for (; o < vb; o += 4) {
-      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(xi + o) - m)), 0);
-      store<f32>(gi + o, e);
-      sum += e;
-    }
+    const sum = expShiftSum(xi, gi, vb, m);
     const scale = wi / sum;
     const sc = f32x4.splat(scale);
     for (o = 0; o < V4; o += 16) v128.store(gi + o, f32x4.mul(v128.load(gi + o), sc));
